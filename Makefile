@@ -1,0 +1,43 @@
+# Everything runs from a local virtualenv built from uv.lock; only python3 and make are needed.
+PYTHON ?= python3
+VENV ?= .venv
+UV_VERSION := 0.13.9
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: help venv test lint format typecheck sandbox clean
+
+help:
+	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
+	@echo "make lint       ruff check, ruff format --check and mypy"
+	@echo "make format     apply ruff formatting and safe fixes"
+	@echo "make sandbox    run a local Smart ARENA sandbox on 127.0.0.1:8765"
+
+venv: $(STAMP)
+
+$(STAMP): uv.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	VIRTUAL_ENV=$(abspath $(VENV)) UV_PROJECT_ENVIRONMENT=$(abspath $(VENV)) $(BIN)/uv sync --frozen --python $(BIN)/python
+	@rm -f $(VENV)/.synced-*
+	@touch $@
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+sandbox: venv
+	$(BIN)/smartarena-sandbox --port 8765 --seed 1 --users 200 --courses 20 --activities 5000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,76 @@
+"""Apache Airflow provider for the Smart ARENA learning platform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_PLACEHOLDER_URL = "https://esmartarena.com"
+
+
+def _conn_fields() -> dict[str, Any]:
+    """Extra connection fields, in the JSON-schema form the Airflow 3 UI renders."""
+    return {
+        "timezone": {
+            "label": "Server time zone",
+            "schema": {"type": ["string", "null"], "default": "UTC"},
+            "description": "Time zone of the API's datetimes and of the updated_at filter (IANA name).",
+        },
+        "timeout": {
+            "label": "Timeout (seconds)",
+            "schema": {"type": ["number", "null"], "default": 60},
+            "description": "Connect and read timeout of each HTTP request.",
+        },
+        "verify_ssl": {
+            "label": "Verify TLS",
+            "schema": {"type": ["string", "null"], "default": "true"},
+            "description": "true (default), false, or the path of a CA bundle file.",
+        },
+        "max_retries": {
+            "label": "Max retries",
+            "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
+            "description": "Retries on connection errors, timeouts, 429 and 5xx.",
+        },
+        "page_size": {
+            "label": "Page size",
+            "schema": {"type": ["integer", "null"], "minimum": 1},
+            "description": "Records per page where the API honours a page size (leave empty for the default).",
+        },
+        "allow_insecure_http": {
+            "label": "Allow plain http:// to a non-loopback host",
+            "schema": {"type": ["boolean", "null"], "default": False},
+            "description": "The bearer token would travel in clear text; only for trusted networks.",
+        },
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider metadata Airflow's ProvidersManager reads through the entry point."""
+    return {
+        "package-name": "airflow-provider-smartarena",
+        "name": "Smart ARENA",
+        "description": "Hooks, operators, sensors and transfers for the Smart ARENA learning platform API.",
+        "versions": [__version__],
+        "connection-types": [
+            {
+                "connection-type": "smartarena",
+                "hook-class-name": "airflow_provider_smartarena.hooks.smartarena.SmartArenaHook",
+                "hook-name": "Smart ARENA",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["port", "schema"],
+                    "relabeling": {
+                        "host": "API base URL",
+                        "login": "Client ID",
+                        "password": "Client secret",
+                    },
+                    "placeholders": {
+                        "host": _PLACEHOLDER_URL,
+                        "login": "OAuth2 client_id",
+                        "password": "OAuth2 client_secret",
+                    },
+                },
+                "conn-fields": _conn_fields(),
+            }
+        ],
+    }

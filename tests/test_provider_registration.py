@@ -1,0 +1,57 @@
+"""The provider is discovered by Airflow through its entry point, as a user's installation sees it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import airflow_provider_smartarena
+from airflow_provider_smartarena import get_provider_info
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow(tmp_path: Path, *args: str) -> str:
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    done = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_provider_info_matches_airflow_schema() -> None:
+    import airflow
+
+    schema_path = Path(airflow.__file__).with_name("provider_info.schema.json")
+    jsonschema.validate(get_provider_info(), json.loads(schema_path.read_text()))
+    assert get_provider_info()["versions"] == [airflow_provider_smartarena.__version__]
+
+
+def test_conn_fields_cover_every_connection_extra() -> None:
+    (conn,) = get_provider_info()["connection-types"]
+    assert conn["connection-type"] == "smartarena"
+    fields = conn["conn-fields"]
+    assert set(fields) == {"timezone", "timeout", "verify_ssl", "max_retries", "page_size", "allow_insecure_http"}
+    for name, spec in fields.items():
+        assert spec["label"], name
+        assert spec["schema"]["type"], name
+    behaviour = conn["ui-field-behaviour"]
+    assert behaviour["relabeling"] == {"host": "API base URL", "login": "Client ID", "password": "Client secret"}
+    assert behaviour["placeholders"]["host"] == "https://esmartarena.com"
+    assert {"port", "schema"} <= set(behaviour["hidden-fields"])
+
+
+@pytest.mark.airflow
+def test_airflow_cli_lists_the_provider_and_its_hook(tmp_path: Path) -> None:
+    providers = json.loads(_airflow(tmp_path, "providers", "list", "-o", "json"))
+    assert any(p["package_name"] == "airflow-provider-smartarena" for p in providers)
+
+    hooks = json.loads(_airflow(tmp_path, "providers", "hooks", "-o", "json"))
+    (hook,) = [h for h in hooks if h["connection_type"] == "smartarena"]
+    assert hook["class"] == "airflow_provider_smartarena.hooks.smartarena.SmartArenaHook"
+    assert hook["package"] == "airflow-provider-smartarena"
