@@ -54,4 +54,5 @@ def test_airflow_cli_lists_the_provider_and_its_hook(tmp_path: Path) -> None:
     hooks = json.loads(_airflow(tmp_path, "providers", "hooks", "-o", "json"))
     (hook,) = [h for h in hooks if h["connection_type"] == "smartarena"]
     assert hook["class"] == "airflow_provider_smartarena.hooks.smartarena.SmartArenaHook"
-    assert hook["package"] == "airflow-provider-smartarena"
+    assert hook["package_name"] == "airflow-provider-smartarena"
+    assert hook["conn_id_attribute_name"] == "smartarena_conn_id"
