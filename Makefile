@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint format typecheck sandbox clean
+.PHONY: help venv demo test lint format sandbox clean
 
 help:
+	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
 	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
 	@echo "make lint       ruff check, ruff format --check and mypy"
 	@echo "make format     apply ruff formatting and safe fixes"
@@ -23,6 +24,9 @@ $(STAMP): uv.lock pyproject.toml
 	VIRTUAL_ENV=$(abspath $(VENV)) UV_PROJECT_ENVIRONMENT=$(abspath $(VENV)) $(BIN)/uv sync --frozen --python $(BIN)/python
 	@rm -f $(VENV)/.synced-*
 	@touch $@
+
+demo: venv
+	$(BIN)/python scripts/demo.py
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
