@@ -1,0 +1,182 @@
+"""``smartarena-sandbox``: start a local Smart ARENA API emulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_smartarena.sandbox.clock import load_zone, parse_datetime
+from airflow_provider_smartarena.sandbox.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    ENVELOPES,
+    FaultDefaults,
+    SandboxConfig,
+    SeedSizes,
+)
+from airflow_provider_smartarena.sandbox.faults import clean_fault
+from airflow_provider_smartarena.sandbox.seed import epoch_seconds
+
+READY_MARKER = "SANDBOX_READY"
+SIZE_OPTIONS = (
+    "users",
+    "branches",
+    "locations",
+    "workplaces",
+    "qualifications",
+    "content",
+    "courses",
+    "activities",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    sizes, faults = SeedSizes(), FaultDefaults()
+    parser = argparse.ArgumentParser(
+        prog="smartarena-sandbox",
+        description="A local Smart ARENA API emulator with seeded data, an admin API and fault injection.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    net = parser.add_argument_group("server")
+    net.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    net.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (printed on start)")
+    net.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="the one accepted OAuth client_id")
+    net.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="its client_secret")
+    net.add_argument("--access-log", action="store_true", help="log every request")
+    data = parser.add_argument_group("data")
+    data.add_argument("--seed", type=int, default=sizes.seed, help="seed of the generated data")
+    for name in SIZE_OPTIONS:
+        data.add_argument(f"--{name}", type=int, default=getattr(sizes, name), help=f"number of {name}")
+    data.add_argument(
+        "--epoch", default=sizes.epoch, help="end of the seeded history, 'YYYY-MM-DD HH:MM:SS' UTC"
+    )
+    data.add_argument(
+        "--db", default=None, help="SQLite file keeping state across restarts (default: memory)"
+    )
+    data.add_argument("--freeze-time", default=None, help="freeze the sandbox clock at 'YYYY-MM-DD HH:MM:SS'")
+    fault = parser.add_argument_group("behaviour and faults (also PUT /_sandbox/faults)")
+    fault.add_argument("--timezone", default=faults.timezone, help="server time zone of all datetimes (IANA)")
+    fault.add_argument("--token-ttl", type=int, default=faults.token_ttl, help="token lifetime in seconds")
+    fault.add_argument("--envelope", choices=ENVELOPES, default=faults.envelope, help="list envelope")
+    fault.add_argument("--page-size", type=int, default=faults.page_size, help="records per page")
+    fault.add_argument("--latency-ms", type=int, default=faults.latency_ms, help="added latency per request")
+    fault.add_argument(
+        "--error-rate", type=float, default=faults.error_rate, help="share of 500/502/503 answers"
+    )
+    fault.add_argument(
+        "--rate-limit-rate", type=float, default=faults.rate_limit_rate, help="share of 429 answers"
+    )
+    fault.add_argument("--retry-after", default=faults.retry_after, help="Retry-After value sent with 429")
+    fault.add_argument(
+        "--drop-rate", type=float, default=faults.drop_rate, help="share of dropped connections"
+    )
+    fault.add_argument("--fault-seed", type=int, default=faults.seed, help="seed of the fault RNG")
+    return parser
+
+
+def config_from_args(argv: Sequence[str] | None = None) -> SandboxConfig:
+    """The config of the command line; exits with status 2 (argparse) on a bad value."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check(parser, args)
+    sizes = SeedSizes(
+        seed=args.seed, epoch=args.epoch, **{name: getattr(args, name) for name in SIZE_OPTIONS}
+    )
+    faults = FaultDefaults(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        rate_limit_rate=args.rate_limit_rate,
+        retry_after=args.retry_after,
+        drop_rate=args.drop_rate,
+        token_ttl=args.token_ttl,
+        envelope=args.envelope,
+        page_size=args.page_size,
+        timezone=args.timezone,
+        seed=args.fault_seed,
+    )
+    return SandboxConfig(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        sizes=sizes,
+        faults=faults,
+        db=args.db,
+        freeze_time=args.freeze_time,
+        access_log=args.access_log,
+    )
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    flags = {
+        "latency_ms": "latency_ms",
+        "error_rate": "error_rate",
+        "rate_limit_rate": "rate_limit_rate",
+        "drop_rate": "drop_rate",
+        "token_ttl": "token_ttl",
+        "page_size": "page_size",
+        "timezone": "timezone",
+        "seed": "fault_seed",
+    }
+    for setting, attr in flags.items():
+        try:
+            clean_fault(setting, getattr(args, attr))
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--{attr.replace('_', '-')}: {exc}")
+    for name in ("seed", *SIZE_OPTIONS):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name} must not be negative")
+    if args.freeze_time is not None and parse_datetime(args.freeze_time, load_zone(args.timezone)) is None:
+        parser.error("--freeze-time must look like 'YYYY-MM-DD HH:MM:SS'")
+    try:
+        epoch_seconds(args.epoch)
+    except ValueError:
+        parser.error("--epoch must look like 'YYYY-MM-DD HH:MM:SS'")
+
+
+def options_to_argv(options: dict[str, Any]) -> list[str]:
+    """``{"page_size": 10, "access_log": True}`` -> ``["--page-size", "10", "--access-log"]``."""
+    argv: list[str] = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is not False and value is not None:
+            argv.extend([flag, str(value)])
+    return argv
+
+
+def announce(url: str, config: SandboxConfig, loaded_from_db: bool) -> None:
+    sizes = config.sizes
+    print(f"Smart ARENA sandbox listening on {url}")
+    print(f"  client_id:     {config.client_id}")
+    print(f"  client_secret: {config.client_secret}")
+    print(f"  token URL:     {url}/oauth/access_token")
+    print(f"  API docs:      {url}/docs  (OpenAPI: {url}/openapi.json)")
+    print(f"  admin API:     {url}/_sandbox/state, /_sandbox/tick, /_sandbox/faults, /_sandbox/stats")
+    if loaded_from_db:
+        print(f"  data:          loaded from {config.db}")
+    else:
+        counts = " ".join(f"{name}={getattr(sizes, name)}" for name in SIZE_OPTIONS)
+        print(
+            f"  data:          seed={sizes.seed} {counts}" + (f" (saved to {config.db})" if config.db else "")
+        )
+    ready = {"url": url, "client_id": config.client_id, "client_secret": config.client_secret}
+    print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from airflow_provider_smartarena.sandbox.server import base_url, build_server
+
+    config = config_from_args(argv)
+    try:
+        server, sock, state = build_server(config)
+    except (OSError, ValueError) as exc:
+        print(f"smartarena-sandbox: {exc}", file=sys.stderr)
+        return 2
+    announce(base_url(sock), config, state.loaded_from_db)
+    server.run(sockets=[sock])
+    return 0

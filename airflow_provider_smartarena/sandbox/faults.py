@@ -1,0 +1,211 @@
+"""Fault injection (latency, 5xx, 429, dropped connections) and the Date header, as ASGI middleware.
+
+Faults apply to ``/api/*`` and ``/oauth/*`` only, never to ``/_sandbox/*`` or the docs. Each request
+draws from one seeded RNG in a fixed order (drop, rate limit, error), so a run with the same fault
+seed and the same request sequence injects the same faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_smartarena.sandbox.clock import load_zone
+from airflow_provider_smartarena.sandbox.config import ENVELOPES, FaultDefaults
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from airflow_provider_smartarena.sandbox.state import SandboxState
+
+TRANSPORT_KEY = "sandbox.transport"  # put into the scope by server.SandboxHttpProtocol
+ERROR_STATUSES = (500, 502, 503)
+
+
+@dataclass
+class FaultSettings:
+    """The live fault settings (PUT /_sandbox/faults changes them)."""
+
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: str = "1"
+    drop_rate: float = 0.0
+    token_ttl: int = 3600
+    envelope: str = "mixed"
+    page_size: int = 100
+    timezone: str = "UTC"
+    seed: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    @classmethod
+    def from_defaults(cls, defaults: FaultDefaults) -> FaultSettings:
+        settings = cls(**asdict(defaults))
+        settings.rng.seed(settings.seed)
+        return settings
+
+    def public(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rng"}
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply ``changes`` atomically; ValueError maps field -> message when a value is bad."""
+        cleaned, errors = {}, {}
+        for name, value in changes.items():
+            try:
+                cleaned[name] = clean_fault(name, value)
+            except (ValueError, TypeError) as exc:
+                errors[name] = str(exc)
+        if errors:
+            raise FaultError(errors)
+        for name, value in cleaned.items():
+            setattr(self, name, value)
+        if "seed" in cleaned:
+            self.rng.seed(self.seed)
+
+    def draw(self) -> str | None:
+        """The fault for the next request: "drop", "rate_limit", "error" or None."""
+        for kind, rate in (
+            ("drop", self.drop_rate),
+            ("rate_limit", self.rate_limit_rate),
+            ("error", self.error_rate),
+        ):
+            if rate > 0 and self.rng.random() < rate:
+                return kind
+        return None
+
+
+class FaultError(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _rate(value: Any) -> float:
+    rate = float(value)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError("must be between 0 and 1")
+    return rate
+
+
+def _non_negative(value: Any) -> int:
+    if isinstance(value, bool) or int(value) != float(value) or int(value) < 0:
+        raise ValueError("must be a non-negative integer")
+    return int(value)
+
+
+def _positive(value: Any) -> int:
+    number = _non_negative(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _envelope(value: Any) -> str:
+    if value not in ENVELOPES:
+        raise ValueError(f"must be one of {', '.join(ENVELOPES)}")
+    return str(value)
+
+
+def _timezone(value: Any) -> str:
+    load_zone(str(value))
+    return str(value)
+
+
+_CLEANERS: dict[str, Callable[[Any], Any]] = {
+    "latency_ms": _non_negative,
+    "error_rate": _rate,
+    "rate_limit_rate": _rate,
+    "retry_after": str,  # sent verbatim: "0" and garbage are allowed on purpose
+    "drop_rate": _rate,
+    "token_ttl": _positive,
+    "envelope": _envelope,
+    "page_size": _positive,
+    "timezone": _timezone,
+    "seed": _non_negative,
+}
+
+
+def clean_fault(name: str, value: Any) -> Any:
+    cleaner = _CLEANERS.get(name)
+    if cleaner is None:
+        raise ValueError(f"unknown setting; known: {', '.join(_CLEANERS)}")
+    if value is None:
+        raise ValueError("must not be null")
+    return cleaner(value)
+
+
+def faultable(path: str) -> bool:
+    return path.startswith(("/api/", "/oauth/")) or path in ("/api", "/oauth")
+
+
+class SandboxMiddleware:
+    """Counts /api and /oauth requests, injects faults there, and stamps every response's Date."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        counted = faultable(scope["path"])
+        stats, faults = self.state.stats, self.state.faults
+
+        async def send_with_date(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"date"]
+                headers.append((b"date", formatdate(self.state.clock.now(), usegmt=True).encode()))
+                message = {**message, "headers": headers}
+                if counted:
+                    stats.status(message["status"])
+            await send(message)
+
+        if counted:
+            stats.request(scope["method"], scope["path"])
+            fault = faults.draw()
+            if faults.latency_ms:
+                await asyncio.sleep(faults.latency_ms / 1000)
+            if fault is not None:
+                stats.fault(fault)
+                await self._inject(fault, scope, send_with_date)
+                return
+        await self.app(scope, receive, send_with_date)
+
+    async def _inject(self, fault: str, scope: Scope, send: Send) -> None:
+        faults = self.state.faults
+        if fault == "drop":
+            await drop_connection(scope, send)
+        elif fault == "rate_limit":
+            await send_json(
+                send, 429, {"message": "Too Many Attempts."}, [(b"retry-after", faults.retry_after)]
+            )
+        else:
+            status = faults.rng.choice(ERROR_STATUSES)
+            await send_json(send, status, {"message": "Server Error"}, [])
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, str]]) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers.extend((name, value.encode("latin-1", "replace")) for name, value in extra)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def drop_connection(scope: Scope, send: Send) -> None:
+    """Close the socket without any response (the client sees a connection error)."""
+    transport = scope.get(TRANSPORT_KEY)
+    if transport is not None:
+        transport.abort()
+        for _ in range(3):  # let the server notice the disconnect before the app returns
+            await asyncio.sleep(0)
+        return
+    # Another ASGI server: start a response and break it off (the client sees a truncated reply).
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+    raise ConnectionAbortedError("sandbox drop fault")
