@@ -35,7 +35,7 @@ def _conn_fields() -> dict[str, Any]:
         "page_size": {
             "label": "Page size",
             "schema": {"type": ["integer", "null"], "minimum": 1},
-            "description": "Records per page where the API honours a page size (leave empty for the default).",
+            "description": "Records per page where the API honours one (empty: the server default).",
         },
         "allow_insecure_http": {
             "label": "Allow plain http:// to a non-loopback host",

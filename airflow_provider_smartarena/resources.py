@@ -372,7 +372,11 @@ BRANCHES = _crud("branch", "Branch", "/api/branches", (_PARENT, _NAME), ("parent
 LOCATIONS = _crud("location", "Location", "/api/locations", (_NAME,), ("name",))
 WORKPLACES = _crud("workplace", "Workplace", "/api/workplaces", (_NAME,), ("name",))
 QUALIFICATIONS = _crud(
-    "qualification", "Qualification group", "/api/qualifications", (_PARENT, _NAME), ("parent_mapping_code", "name")
+    "qualification",
+    "Qualification group",
+    "/api/qualifications",
+    (_PARENT, _NAME),
+    ("parent_mapping_code", "name"),
 )
 
 _COURSE_TYPE_FILTER = Field("type", "enum", CourseFilterType)

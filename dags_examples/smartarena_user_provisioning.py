@@ -59,7 +59,9 @@ with DAG(
         if context["params"]["dry_run"]:
             return None
         if plan["counts"].get("invalid"):
-            raise ValueError(f"{plan['counts']['invalid']} invalid users: fix the source, nothing was written")
+            raise ValueError(
+                f"{plan['counts']['invalid']} invalid users: fix the source, nothing was written"
+            )
         return "apply"
 
     apply = SmartArenaUserSyncOperator(

@@ -86,7 +86,8 @@ def xcom(env: dict[str, str], dag_id: str, task_id: str) -> list[Any]:
     db = Path(env["AIRFLOW_HOME"]) / "airflow.db"
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
-            "SELECT value FROM xcom WHERE dag_id = ? AND task_id = ? AND key = 'return_value' ORDER BY timestamp",
+            "SELECT value FROM xcom WHERE dag_id = ? AND task_id = ? AND key = 'return_value' "
+            "ORDER BY timestamp",
             (dag_id, task_id),
         ).fetchall()
     return [json.loads(value) if isinstance(value, str | bytes) else value for (value,) in rows]
@@ -95,7 +96,11 @@ def xcom(env: dict[str, str], dag_id: str, task_id: str) -> list[Any]:
 def ground_truth_differences(sandbox: SandboxServer) -> int:
     """Rows of the warehouse that differ from the sandbox's ground truth, both ways."""
     truth = {
-        (a["user_mapping_code"], a["course_mapping_code"]): (a["updated_at"], a["status"], float(a["progress"] or 0))
+        (a["user_mapping_code"], a["course_mapping_code"]): (
+            a["updated_at"],
+            a["status"],
+            float(a["progress"] or 0),
+        )
         for a in sandbox.state("usercourses")
     }
     with sqlite3.connect(WAREHOUSE) as conn:
@@ -137,15 +142,15 @@ def print_summary(env: dict[str, str], sandbox: SandboxServer, elapsed: float) -
             f"in {summary.get('pages')} pages, wrote {summary.get('rows_written')} rows, "
             f"watermark {summary.get('new_watermark')}"
         )
-    print(f"Warehouse vs sandbox ground truth: {'identical' if differences == 0 else f'{differences} differences'}")
+    verdict = "identical" if differences == 0 else f"{differences} rows differ"
+    print(f"Warehouse vs sandbox ground truth: {verdict}")
     print("\nCompletion rate by org unit (top 8 by enrolments):")
     print(f"  {'org unit':<32} {'enrolled':>8} {'finished':>8} {'rate':>7}")
     for unit, enrolled, finished, rate in completion_by_unit():
         print(f"  {str(unit)[:32]:<32} {enrolled:>8} {finished:>8} {rate:>6.1f}%")
     print(f"\nWarehouse: {WAREHOUSE}")
-    print(
-        f'Look at it: sqlite3 {WAREHOUSE} "SELECT status, COUNT(*) FROM smartarena_user_courses GROUP BY status"'
-    )
+    query = "SELECT status, COUNT(*) FROM smartarena_user_courses GROUP BY status"
+    print(f'Look at it: sqlite3 {WAREHOUSE} "{query}"')
     print(f"Time taken: {elapsed:.1f}s")
     return 0 if differences == 0 and len(runs) == 2 else 1
 

@@ -36,12 +36,23 @@ def test_conn_fields_cover_every_connection_extra() -> None:
     (conn,) = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "smartarena"
     fields = conn["conn-fields"]
-    assert set(fields) == {"timezone", "timeout", "verify_ssl", "max_retries", "page_size", "allow_insecure_http"}
+    assert set(fields) == {
+        "timezone",
+        "timeout",
+        "verify_ssl",
+        "max_retries",
+        "page_size",
+        "allow_insecure_http",
+    }
     for name, spec in fields.items():
         assert spec["label"], name
         assert spec["schema"]["type"], name
     behaviour = conn["ui-field-behaviour"]
-    assert behaviour["relabeling"] == {"host": "API base URL", "login": "Client ID", "password": "Client secret"}
+    assert behaviour["relabeling"] == {
+        "host": "API base URL",
+        "login": "Client ID",
+        "password": "Client secret",
+    }
     assert behaviour["placeholders"]["host"] == "https://esmartarena.com"
     assert {"port", "schema"} <= set(behaviour["hidden-fields"])
 

@@ -40,7 +40,13 @@ def test_create_user_converts_enums_dates_and_drops_none() -> None:
             "branch_mapping_code": None,
         }
     )
-    assert params == {**ANA, "roles": [6, 4], "language_code": 3, "date_of_birth": "1990-01-02", "register_mail": 1}
+    assert params == {
+        **ANA,
+        "roles": [6, 4],
+        "language_code": 3,
+        "date_of_birth": "1990-01-02",
+        "register_mail": 1,
+    }
 
 
 @pytest.mark.parametrize(
@@ -72,7 +78,10 @@ def test_password_never_appears_in_an_error() -> None:
 
 
 def test_update_needs_only_the_key_and_rejects_create_only_fields() -> None:
-    assert USERS.update.prepare({"mapping_code": "e-1", "lastname": "Kos"}) == {"mapping_code": "e-1", "lastname": "Kos"}
+    assert USERS.update.prepare({"mapping_code": "e-1", "lastname": "Kos"}) == {
+        "mapping_code": "e-1",
+        "lastname": "Kos",
+    }
     assert _error(USERS.update, {"mapping_code": "e-1", "register_mail": 1}).field == "register_mail"
 
 
@@ -92,7 +101,9 @@ def test_course_create_and_list_types_are_different_enums() -> None:
 
 def test_updated_at_is_sent_on_the_server_clock() -> None:
     aware = pendulum.datetime(2026, 1, 1, 12, 0, 0, tz="UTC")
-    assert USER_COURSES.prepare({"updated_at": aware}, "Europe/Ljubljana") == {"updated_at": "2026-01-01 13:00:00"}
+    assert USER_COURSES.prepare({"updated_at": aware}, "Europe/Ljubljana") == {
+        "updated_at": "2026-01-01 13:00:00"
+    }
     assert USER_COURSES.prepare({"updated_at": "2026-01-01 12:00:00"}, "Europe/Ljubljana") == {
         "updated_at": "2026-01-01 12:00:00"
     }
@@ -106,12 +117,17 @@ def test_updated_at_is_sent_on_the_server_clock() -> None:
 def test_to_server_datetime_keeps_naive_values_and_converts_aware_ones() -> None:
     tz = ZoneInfo("Europe/Ljubljana")
     assert to_server_datetime("2026-07-01 10:00:00", tz) == dt.datetime(2026, 7, 1, 10, 0, 0)
-    assert to_server_datetime(dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC), tz) == dt.datetime(2026, 7, 1, 10, 0)
+    assert to_server_datetime(dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC), tz) == dt.datetime(
+        2026, 7, 1, 10, 0
+    )
 
 
 def test_enrolment_and_rename_require_their_fields() -> None:
     assert _error(ADD_COURSE_USERS, {"mapping_code": "c-1"}).field == "users_mapping_codes"
-    assert _error(ADD_COURSE_USERS, {"mapping_code": "c-1", "users_mapping_codes": []}).field == "users_mapping_codes"
+    assert (
+        _error(ADD_COURSE_USERS, {"mapping_code": "c-1", "users_mapping_codes": []}).field
+        == "users_mapping_codes"
+    )
     assert ADD_COURSE_USERS.prepare({"mapping_code": "c-1", "users_mapping_codes": "a, b,a"}) == {
         "mapping_code": "c-1",
         "users_mapping_codes": ["a", "b"],
