@@ -1,0 +1,3 @@
+"""Operators of the Smart ARENA provider: records of every resource, enrolments and renames."""
+
+from __future__ import annotations

@@ -1,0 +1,25 @@
+"""Helpers shared by the operator, sensor and trigger tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_smartarena.sandbox.testing import SandboxServer
+
+
+class FakeTaskInstance:
+    """Just what the operators touch of a task instance outside a task runner: XCom pushes."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+    def get_first_reschedule_date(self, context: Any) -> None:
+        return None
+
+
+def writes(sandbox: SandboxServer) -> int:
+    """How many write calls the sandbox has served."""
+    return int(sandbox.stats()["writes"])

@@ -1,0 +1,47 @@
+"""Fixtures of the operator, sensor and trigger tests."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
+
+from ._support import FakeTaskInstance
+
+
+@pytest.fixture(autouse=True)
+def _quiet_executor_safeguard() -> Iterator[None]:
+    # Calling execute() directly (outside a task runner) is what these tests mean to do.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*cannot be called outside of the Task Runner.*")
+        yield
+
+
+@pytest.fixture
+def sandbox_conn(fresh_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """The reset sandbox, as the default Smart ARENA connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_SMARTARENA_DEFAULT", fresh_sandbox.connection_json())
+    return fresh_sandbox
+
+
+@pytest.fixture
+def context() -> Any:
+    return {"ti": FakeTaskInstance(), "params": {}}
+
+
+@pytest.fixture(scope="session")
+def empty_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox with no generated people, courses or activities: ticks move only what tests create."""
+    with run_sandbox(seed=7, users=0, courses=0, activities=0) as server:
+        yield server
+
+
+@pytest.fixture
+def empty_conn(empty_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    empty_sandbox.reset(seed=7, users=0, courses=0, activities=0)
+    monkeypatch.setenv("AIRFLOW_CONN_SMARTARENA_DEFAULT", empty_sandbox.connection_json())
+    return empty_sandbox
