@@ -7,6 +7,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _PLACEHOLDER_URL = "https://esmartarena.com"
+_INTEGRATION = "Smart ARENA"
+_PKG = "airflow_provider_smartarena"
 
 
 def _conn_fields() -> dict[str, Any]:
@@ -52,6 +54,30 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Smart ARENA",
         "description": "Hooks, operators, sensors and transfers for the Smart ARENA learning platform API.",
         "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://esmartarena.com",
+                "tags": ["software"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.hooks.smartarena"]}],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [f"{_PKG}.operators.{m}" for m in ("users", "org", "courses", "sync")],
+            }
+        ],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.sensors.activity"]}],
+        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.triggers.activity"]}],
+        "transfers": [
+            {
+                "source-integration-name": _INTEGRATION,
+                "target-integration-name": "Common SQL",
+                "python-module": f"{_PKG}.transfers.{m}",
+            }
+            for m in ("usercourses_to_sql", "resources_to_sql")
+        ],
         "connection-types": [
             {
                 "connection-type": "smartarena",

@@ -67,3 +67,19 @@ def test_airflow_cli_lists_the_provider_and_its_hook(tmp_path: Path) -> None:
     assert hook["class"] == "airflow_provider_smartarena.hooks.smartarena.SmartArenaHook"
     assert hook["package_name"] == "airflow-provider-smartarena"
     assert hook["conn_id_attribute_name"] == "smartarena_conn_id"
+
+
+def test_every_module_the_provider_lists_imports() -> None:
+    import importlib
+
+    info = get_provider_info()
+    modules = [
+        m
+        for kind in ("hooks", "operators", "sensors", "triggers")
+        for e in info[kind]
+        for m in e["python-modules"]
+    ]
+    modules += [t["python-module"] for t in info["transfers"]]
+    for name in modules:
+        module = importlib.import_module(name)
+        assert any(attr.startswith("SmartArena") for attr in vars(module)), name
