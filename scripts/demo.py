@@ -134,8 +134,10 @@ def print_summary(env: dict[str, str], sandbox: SandboxServer, elapsed: float) -
     print("\n" + "=" * 72)
     print("Smart ARENA demo summary")
     print("=" * 72)
-    counts = ", ".join(f"{k} {v}" for k, v in sorted(sync.get("counts", {}).items()) if v)
-    print(f"Users synced from dags_examples/data/hr_users.csv: {counts}")
+    print("Provisioned from dags_examples/data/hr_users.csv:")
+    for resource, outcomes in sorted(sync.get("counts", {}).items()):
+        done = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()) if n)
+        print(f"  {resource + 's':<12} {done}")
     for number, summary in enumerate(runs, start=1):
         print(
             f"Extraction run {number} ({summary.get('mode')}): read {summary.get('records_read')} records "
