@@ -5,12 +5,16 @@ UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# The Airflow 2.11 compatibility lane has its own environment, pinned by ci/airflow-2.11.txt.
+AF2_VENV ?= .venv-airflow2
+AF2_TESTS ?= tests/test_resources.py tests/hook tests/operators tests/transfers
 
-.PHONY: help venv demo test lint format sandbox clean
+.PHONY: help venv demo test test-airflow2 lint format sandbox clean
 
 help:
 	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
 	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
+	@echo "make test-airflow2  a second lane on Airflow 2.11 (hook, operators, transfers, one DAG run)"
 	@echo "make lint       ruff check, ruff format --check and mypy"
 	@echo "make format     apply ruff formatting and safe fixes"
 	@echo "make sandbox    run a local Smart ARENA sandbox on 127.0.0.1:8765"
@@ -31,6 +35,12 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-airflow2: venv
+	@test -x $(AF2_VENV)/bin/python || $(PYTHON) -m venv $(AF2_VENV)
+	$(BIN)/uv pip sync --quiet --python $(AF2_VENV)/bin/python ci/airflow-2.11.txt
+	$(BIN)/uv pip install --quiet --python $(AF2_VENV)/bin/python --no-deps -e .
+	$(AF2_VENV)/bin/python -m pytest -p no:cacheprovider $(AF2_TESTS) $(PYTEST_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,4 +54,4 @@ sandbox: venv
 	$(BIN)/smartarena-sandbox --port 8765 --seed 1 --users 200 --courses 20 --activities 5000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(AF2_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
