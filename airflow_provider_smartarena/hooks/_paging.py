@@ -1,0 +1,279 @@
+"""Reading list responses page by page, whatever envelope the server wraps them in.
+
+The API does not document its list envelope, so every shape seen in Laravel-style services is
+understood: a bare list, ``{"data": [...]}``, a paginator ``{"current_page", "data", "last_page",
+"per_page", "total", "next_page_url", ...}`` (also with the numbers under ``meta`` and the next link
+under ``links.next``), and an unknown object holding exactly one list of records.
+
+Stop rules, in order: an empty page; paginator metadata saying there is no next page (the more
+cautious of ``next_page_url`` and ``last_page`` wins); ``total`` reached; and, without metadata, a
+page shorter than the previous one. A page repeating the previous page's records means the server
+ignores the ``page`` parameter; that raises, as does passing the hard page cap, rather than loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from airflow_provider_smartarena.exceptions import SmartArenaResponseError
+from airflow_provider_smartarena.hooks._http import looks_like_error
+
+#: Fields that identify a record well enough to tell that a page repeats the previous one.
+_KEY_FIELDS = ("id", "mapping_code", "user_mapping_code", "course_mapping_code")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing.
+
+    :param number: the page number, 1-based (1 for an endpoint read without paging).
+    :param records: the page's records, as the server sent them.
+    :param last_page: the page count from paginator metadata, when the server tells it.
+    :param total: the record count from paginator metadata, when the server tells it.
+    :param server_date: the response's ``Date`` header (aware, UTC), when present.
+    """
+
+    number: int
+    records: list[dict[str, Any]]
+    last_page: int | None = None
+    total: int | None = None
+    server_date: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What a paginator says about where we are; all None for a bare list."""
+
+    current_page: int | None = None
+    last_page: int | None = None
+    per_page: int | None = None
+    total: int | None = None
+    #: True when the body has a next-page link field at all (its value may be null).
+    has_next_link: bool = False
+    next_link: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.has_next_link or self.last_page is not None or self.total is not None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A page and its metadata, as one fetch returns them.
+
+    :param paged: whether the request carried a ``page`` parameter.
+    """
+
+    page: Page
+    meta: PageMeta
+    paged: bool
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _meta(body: dict[str, Any]) -> PageMeta:
+    # Laravel API resources put the numbers under "meta" and the links under "links".
+    fields = dict(body)
+    if isinstance(body.get("meta"), dict):
+        fields.update(body["meta"])
+    has_next = "next_page_url" in fields
+    next_link = fields.get("next_page_url")
+    links = body.get("links")
+    if not has_next and isinstance(links, dict) and "next" in links:
+        has_next, next_link = True, links.get("next")
+    return PageMeta(
+        current_page=_int_or_none(fields.get("current_page")),
+        last_page=_int_or_none(fields.get("last_page")),
+        per_page=_int_or_none(fields.get("per_page")),
+        total=_int_or_none(fields.get("total")),
+        has_next_link=has_next,
+        next_link=next_link if isinstance(next_link, str) and next_link else None,
+    )
+
+
+def _records_list(value: Any) -> TypeGuard[list[dict[str, Any]]]:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def parse_listing(body: Any, *, method: str, path: str) -> tuple[list[dict[str, Any]], PageMeta]:
+    """Split a list response into its records and paging metadata.
+
+    :raises SmartArenaResponseError: the body holds no recognisable list of records, or is an error.
+    """
+    if _records_list(body):
+        return body, PageMeta()
+    if isinstance(body, dict) and not looks_like_error(body):
+        data = body.get("data")
+        if _records_list(data):
+            return data, _meta(body)
+        if isinstance(data, dict) and _records_list(data.get("data")):
+            return parse_listing(data, method=method, path=path)  # {"data": <paginator>}
+        lists = [v for v in body.values() if isinstance(v, list)]
+        if len(lists) == 1 and _records_list(lists[0]):
+            return lists[0], _meta(body)
+    raise SmartArenaResponseError(
+        f"expected a list of records (a list, {{'data': [...]}} or a paginator), got {_shape(body)}",
+        method=method,
+        path=path,
+        status=200,
+        response_body=body if isinstance(body, dict) and looks_like_error(body) else None,
+    )
+
+
+def _shape(body: Any) -> str:
+    if isinstance(body, dict):
+        keys = ", ".join(sorted(map(str, body))[:8])
+        return f"an object with keys [{keys}]"
+    if isinstance(body, list):
+        return "a list of non-objects"
+    return type(body).__name__
+
+
+def _key(record: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(record.get(k) for k in _KEY_FIELDS)
+
+
+def repeats(records: list[dict[str, Any]], previous: list[dict[str, Any]]) -> bool:
+    """Whether ``records`` are the same records as ``previous``, by identity keys.
+
+    Keys rather than whole records, so a server that ignores ``page`` is caught even while the
+    data changes under it; records without any key field are compared whole. The first and last
+    records are checked first, which settles the usual case (different pages) in microseconds.
+    """
+    if not records or len(records) != len(previous):
+        return False
+    if _key(records[0]) != _key(previous[0]) or _key(records[-1]) != _key(previous[-1]):
+        return False
+    keys = [_key(r) for r in records]
+    if all(v is None for key in keys for v in key):
+        return records == previous
+    return keys == [_key(r) for r in previous]
+
+
+def has_next(fetched: Fetched, previous_length: int | None) -> bool:
+    """Whether another page should be requested after ``fetched`` (see the module's stop rules)."""
+    page, meta = fetched.page, fetched.meta
+    if not page.records:
+        return False
+    if meta.has_next_link and meta.next_link is None:
+        return False
+    if meta.last_page is not None:
+        return page.number < meta.last_page
+    if meta.has_next_link:
+        return True
+    if meta.total is not None and meta.per_page:
+        return page.number * meta.per_page < meta.total
+    if not fetched.paged:
+        return False  # one unpaged request returned everything
+    return previous_length is None or len(page.records) >= previous_length
+
+
+class _Guard:
+    """Checks each page against the previous one, and page numbers against the cap."""
+
+    def __init__(self, max_pages: int, method: str, path: str) -> None:
+        self.max_pages = max_pages
+        self.method, self.path = method, path
+        self.previous: Fetched | None = None
+
+    def admit(self, fetched: Fetched) -> None:
+        """Record a page, raising if it repeats the previous page."""
+        previous = self.previous
+        if previous is not None and repeats(fetched.page.records, previous.page.records):
+            raise SmartArenaResponseError(
+                f"page {fetched.page.number} repeats the records of page {previous.page.number}; "
+                "the server seems to ignore the page parameter",
+                method=self.method,
+                path=self.path,
+            )
+        self.previous = fetched
+
+    def reserve(self, last_number: int, start: int) -> None:
+        """Raise before fetching up to page ``last_number`` would pass the cap."""
+        if last_number - start + 1 > self.max_pages:
+            raise SmartArenaResponseError(
+                f"the listing has more than {self.max_pages} pages (the max_pages cap); "
+                "the server may be paginating without end",
+                method=self.method,
+                path=self.path,
+            )
+
+
+def walk_pages(
+    fetch: Callable[[int | None], Fetched],
+    *,
+    paged: bool,
+    start_page: int,
+    max_concurrency: int,
+    max_pages: int,
+    method: str,
+    path: str,
+) -> Iterator[Page]:
+    """Yield the pages of a listing in order.
+
+    :param fetch: fetches one page; ``None`` means "without a page parameter".
+    :param paged: the endpoint is documented as paged, so the first request carries ``page``.
+    :param max_concurrency: pages fetched at once when the page count is known.
+    """
+    guard = _Guard(max_pages, method, path)
+    current = fetch(start_page if paged else None)
+    guard.admit(current)
+    yield current.page
+    previous_length: int | None = None
+    while has_next(current, previous_length):
+        number = current.page.number + 1
+        last = current.meta.last_page
+        known_range = last is not None and max_concurrency > 1 and last > number
+        numbers = range(number, (last if known_range and last else number) + 1)
+        guard.reserve(numbers[-1], start_page)
+        batch = _fetch_in_order(fetch, numbers, max_concurrency)
+        try:
+            for fetched in batch:
+                if not fetched.page.records:
+                    return
+                guard.admit(fetched)
+                yield fetched.page
+                previous_length, current = len(current.page.records), fetched
+                if fetched.page.number != numbers[-1] and not has_next(fetched, previous_length):
+                    return
+        finally:
+            batch.close()
+
+
+def _fetch_in_order(fetch: Callable[[int | None], Fetched], numbers: range, width: int) -> Generator[Fetched]:
+    """Fetch ``numbers`` with up to ``width`` requests in flight, yielding in order."""
+    if width <= 1 or len(numbers) == 1:
+        for number in numbers:
+            yield fetch(number)
+        return
+    pool = ThreadPoolExecutor(max_workers=min(width, len(numbers)), thread_name_prefix="smartarena-page")
+    pending: deque[Future[Fetched]] = deque()
+    todo = iter(numbers)
+    try:
+        for number in todo:
+            pending.append(pool.submit(fetch, number))
+            if len(pending) >= width:
+                break
+        while pending:
+            fetched = pending.popleft().result()
+            following = next(todo, None)
+            if following is not None:
+                pending.append(pool.submit(fetch, following))
+            yield fetched
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)

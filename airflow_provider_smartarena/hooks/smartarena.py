@@ -1,0 +1,1100 @@
+"""The Smart ARENA hook: connection, OAuth2 token, pooled session, retries, paging and typed calls.
+
+Layers, bottom up:
+
+* :meth:`SmartArenaHook._send` — one HTTP exchange with the bearer token, retries and the mapping
+  of a response to a result or an exception (``_token``, ``_retry``, ``_http`` do the work);
+* the generic layer — :meth:`~SmartArenaHook.call`, :meth:`~SmartArenaHook.iter_pages`,
+  :meth:`~SmartArenaHook.list_records`, :meth:`~SmartArenaHook.create_record` ... — which validates
+  with :meth:`Endpoint.prepare <airflow_provider_smartarena.resources.Endpoint.prepare>` before
+  anything is sent;
+* one thin typed method per documented call, with keyword arguments named as the API names them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
+import urllib3
+from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_smartarena import __version__
+from airflow_provider_smartarena.exceptions import (
+    SmartArenaAuthError,
+    SmartArenaConnectionError,
+    SmartArenaError,
+    SmartArenaForbiddenError,
+    SmartArenaInputError,
+    SmartArenaNotFoundError,
+    SmartArenaResponseError,
+    SmartArenaTLSError,
+    SmartArenaValidationError,
+)
+from airflow_provider_smartarena.hooks import _http, _paging
+from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
+from airflow_provider_smartarena.hooks._paging import Page
+from airflow_provider_smartarena.hooks._retry import (
+    RetryPolicy,
+    is_retryable_status,
+    parse_http_date,
+    parse_retry_after,
+)
+from airflow_provider_smartarena.hooks._token import TokenManager
+from airflow_provider_smartarena.resources import (
+    ADD_COURSE_USERS,
+    BRANCHES,
+    CONTENT,
+    COURSES,
+    LOCATIONS,
+    QUALIFICATIONS,
+    REMOVE_COURSE_USERS,
+    RENAME_COURSE,
+    RESOURCES,
+    USER_COURSES,
+    USERS,
+    WORKPLACES,
+    Endpoint,
+    Resource,
+)
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+__all__ = ["Outcome", "Page", "SmartArenaHook"]
+
+TOKEN_PATH = "/oauth/access_token"
+#: The cheap read used by ``test_connection`` and ``server_now``: a filter nothing matches.
+_PROBE_PATH = "/api/locations"
+_USER_AGENT = f"airflow-provider-smartarena/{__version__} python-requests/{requests.__version__}"
+
+
+@dataclass
+class Outcome:
+    """The result of one item of :meth:`SmartArenaHook.run_concurrently`.
+
+    :param item: the input item.
+    :param result: what the function returned, when it succeeded.
+    :param error: the exception it raised, when it failed.
+    """
+
+    item: Any
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the call succeeded."""
+        return self.error is None
+
+
+def _values(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
+    """Turn a typed method's ``locals()`` into API parameters (``self`` dropped, names mapped)."""
+    return {renames.get(k, k): v for k, v in scope.items() if k not in ("self", "__class__")}
+
+
+class SmartArenaHook(BaseHook):
+    """Talk to the Smart ARENA REST API.
+
+    The connection gives the base URL (host), the OAuth2 client id (login) and client secret
+    (password); extras ``timezone``, ``timeout``, ``verify_ssl``, ``max_retries``, ``page_size`` and
+    ``allow_insecure_http`` tune it (strings such as ``"true"`` or ``"30"`` are accepted).
+
+    The hook is safe to share between threads: one pooled :class:`requests.Session`, one token
+    renewed by one thread at a time.
+
+    **Retries.** Connection errors, timeouts, 429 and 5xx are retried up to ``max_retries`` times
+    with full-jitter exponential backoff, or after the server's ``Retry-After``. A 401 renews the
+    token once and resends. Redirects are not followed (a 302 would turn a POST into a GET): they
+    fail with :class:`SmartArenaResponseError` naming the target.
+
+    **Writes.** Every write is retried, because every documented write can be made safe:
+
+    * PUT (update by ``mapping_code``) and the enrolment POSTs (``addusers``/``removeusers``, set
+      operations) give the same end state however often they run;
+    * a create or a rename may have taken effect although its answer was lost (connection dropped
+      after sending, read timeout, 5xx). Only then, if the retry is refused (duplicate
+      ``mapping_code``, or old code not found), the platform is read back: the call succeeds when
+      the record holds exactly the values sent (rename: new code present, old code gone), and the
+      refusal is raised otherwise. A failure certain to be before sending (connection refused,
+      connect timeout) or a 429 (refused before any work) never triggers this;
+    * a DELETE whose retry gets 404 after such an uncertain attempt has done its job.
+
+    :param smartarena_conn_id: the Airflow connection id.
+    :param timeout: seconds for connect and read of each request; overrides the ``timeout`` extra.
+    :param max_retries: retries after the first attempt; overrides the ``max_retries`` extra.
+    :param page_size: records per page, sent as ``per_page`` on paged endpoints; overrides the extra.
+    :param retry_backoff: base of the exponential backoff, seconds (full jitter).
+    :param retry_max_wait: cap on any single wait between attempts, seconds; a ``Retry-After``
+        longer than this fails the call with :class:`SmartArenaRateLimitError` instead of sleeping.
+    :param max_pages: hard cap on the pages one listing may fetch (a guard against runaway servers).
+    :param pool_maxsize: connections kept alive in the session's pool (at least any concurrency used).
+    :param logger_name: see :class:`BaseHook`.
+    :param kwargs: accepted so ``Connection.get_hook(hook_params=...)`` never breaks; unknown ones
+        are logged and ignored.
+    """
+
+    conn_name_attr = "smartarena_conn_id"
+    default_conn_name = "smartarena_default"
+    conn_type = "smartarena"
+    hook_name = "Smart ARENA"
+
+    def __init__(
+        self,
+        smartarena_conn_id: str = default_conn_name,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        page_size: int | None = None,
+        retry_backoff: float = 1.0,
+        retry_max_wait: float = 30.0,
+        max_pages: int = 100_000,
+        pool_maxsize: int = 32,
+        logger_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(logger_name=logger_name)
+        self.smartarena_conn_id = smartarena_conn_id
+        self._overrides = {"timeout": timeout, "max_retries": max_retries, "page_size": page_size}
+        self._retry_backoff = retry_backoff
+        self._retry_max_wait = retry_max_wait
+        self.max_pages = max_pages
+        self.pool_maxsize = pool_maxsize
+        self._session: requests.Session | None = None
+        self._session_lock = threading.Lock()
+        self._tokens = TokenManager(self._fetch_token)
+        if kwargs:
+            self.log.warning("SmartArenaHook ignores unknown arguments: %s", ", ".join(sorted(kwargs)))
+        #: (time.monotonic(), raw Date header) of the latest response that carried one.
+        self._last_date: tuple[float, str] | None = None
+        self._probing = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(smartarena_conn_id={self.smartarena_conn_id!r})"
+
+    # ---------------------------------------------------------------- connection & configuration
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The connection, read once and checked (raises :class:`SmartArenaConfigError`)."""
+        conn = self.get_connection(self.smartarena_conn_id)
+        if conn.password:
+            mask_secret(conn.password)
+        settings = read_settings(
+            host=conn.host,
+            port=conn.port,
+            schema=conn.schema,
+            login=conn.login,
+            password=conn.password,
+            extras=conn.extra_dejson,
+            overrides=self._overrides,
+        )
+        if settings.verify is False:
+            self.log.warning(
+                "TLS certificate verification is off for connection %s (verify_ssl=false): "
+                "the server's identity is not checked.",
+                self.smartarena_conn_id,
+            )
+        return settings
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The server's time zone (connection extra ``timezone``, default UTC)."""
+        return self.settings.timezone
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL without a trailing slash, e.g. ``https://esmartarena.com``."""
+        return self.settings.base_url
+
+    @property
+    def page_size(self) -> int | None:
+        """Records per page requested from paged endpoints, or None for the server's default."""
+        return self.settings.page_size
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """Retries and waits in force (none while :meth:`test_connection` runs)."""
+        retries = 0 if self._probing else self.settings.max_retries
+        return RetryPolicy(max_retries=retries, backoff=self._retry_backoff, max_wait=self._retry_max_wait)
+
+    def get_conn(self) -> requests.Session:
+        """Return the hook's one pooled, configured session, creating it on first use.
+
+        :raises SmartArenaConfigError: the connection is unusable (e.g. ``http://`` to a remote host).
+        """
+        session = self._session
+        if session is None:
+            with self._session_lock:
+                if self._session is None:
+                    self._session = self._new_session()
+                session = self._session
+        return session
+
+    def _new_session(self) -> requests.Session:
+        settings = self.settings
+        session = requests.Session()
+        # Retries are ours (with backoff and logging), so urllib3 must not add its own.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.pool_maxsize, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.verify = settings.verify
+        session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
+        return session
+
+    def close(self) -> None:
+        """Close the session's pooled connections; the hook creates a new session if used again."""
+        with self._session_lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+    def __enter__(self) -> SmartArenaHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a token and make one cheap read; say in words what failed, if anything.
+
+        Bad credentials, an unreachable host and a TLS failure are told apart. No retries are
+        made, so the answer comes quickly.
+        """
+        try:
+            base_url, client_id = self.base_url, self.settings.client_id
+        except SmartArenaError as err:
+            return False, f"The connection is not usable: {err.message}"
+        except Exception as err:  # e.g. no such connection: the UI shows the message, not a trace
+            return False, f"The connection {self.smartarena_conn_id!r} cannot be read: {err}"
+        self._probing = True
+        started = time.perf_counter()
+        try:
+            self._tokens.clear()
+            self._tokens.get()
+            self._probe()
+        except SmartArenaAuthError as err:
+            return False, (
+                f"Bad credentials: {base_url} refused client id {client_id!r} or its secret "
+                f"({err.message}). Check the connection's login (client id) and password (client secret)."
+            )
+        except SmartArenaTLSError as err:
+            return False, (
+                f"TLS failure: the certificate of {base_url} could not be verified ({err.message}). "
+                "If the server uses a private CA, set the verify_ssl extra to its CA bundle path."
+            )
+        except SmartArenaConnectionError as err:
+            return False, (
+                f"Host unreachable: could not connect to {base_url} ({err.message}). "
+                "Check the host URL and port, DNS, firewall and proxy settings."
+            )
+        except SmartArenaError as err:
+            return False, f"{base_url} answered, but not as the Smart ARENA API does: {err}"
+        finally:
+            self._probing = False
+        elapsed = (time.perf_counter() - started) * 1000
+        return True, (
+            f"Connected to {base_url} as client {client_id!r}: "
+            f"token obtained and API answered ({elapsed:.0f} ms)."
+        )
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the Airflow 2 connection form (Airflow 3 uses ``conn-fields``)."""
+        try:
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import BooleanField, IntegerField, StringField
+            from wtforms.validators import NumberRange, Optional
+        except ImportError:  # Airflow 3 has no Flask form: the UI renders conn-fields instead.
+            return {}
+        from airflow_provider_smartarena import _conn_fields
+
+        fields = _conn_fields()
+
+        def text(name: str) -> Any:
+            widget = BS3TextFieldWidget()
+            return StringField(lazy_gettext(fields[name]["label"]), widget=widget, validators=[Optional()])
+
+        def number(name: str) -> Any:
+            minimum = fields[name]["schema"].get("minimum", 0)
+            return IntegerField(
+                lazy_gettext(fields[name]["label"]),
+                widget=BS3TextFieldWidget(),
+                validators=[Optional(), NumberRange(min=minimum)],
+            )
+
+        return {
+            "timezone": text("timezone"),
+            "timeout": text("timeout"),
+            "verify_ssl": text("verify_ssl"),
+            "max_retries": number("max_retries"),
+            "page_size": number("page_size"),
+            "allow_insecure_http": BooleanField(lazy_gettext(fields["allow_insecure_http"]["label"])),
+        }
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Relabel and hide the standard fields, as declared once in ``get_provider_info()``."""
+        from airflow_provider_smartarena import get_provider_info
+
+        (conn_type,) = (
+            c for c in get_provider_info()["connection-types"] if c["connection-type"] == cls.conn_type
+        )
+        # provider.yaml spells the keys with hyphens, the legacy classmethod with underscores.
+        return {key.replace("-", "_"): value for key, value in conn_type["ui-field-behaviour"].items()}
+
+    # ---------------------------------------------------------------- generic layer
+
+    def call(self, endpoint: Endpoint, **values: Any) -> Any:
+        """Validate ``values`` for ``endpoint``, send the call and return the parsed JSON.
+
+        GET parameters travel in the query string; POST, PUT and DELETE parameters as a JSON body.
+        ``None`` values are not sent. An empty response body returns ``{}``.
+
+        :raises SmartArenaInputError: before any request, when a value is invalid.
+        """
+        return self._execute(endpoint, endpoint.prepare(values, tz=self.timezone))
+
+    def iter_pages(
+        self, endpoint: Endpoint, *, max_concurrency: int = 1, start_page: int = 1, **values: Any
+    ) -> Iterator[Page]:
+        """Stream the pages of a listing, in order.
+
+        Values are validated now (not on the first ``next()``). Any list envelope is understood: a
+        bare list, ``{"data": [...]}``, a Laravel paginator, or an unknown object holding one list
+        of records. Paging stops when the metadata says there is no next page, on an empty page,
+        or (without metadata) on a page shorter than the previous one. A page repeating the
+        previous page's records raises :class:`SmartArenaResponseError`, as does passing
+        ``max_pages``. Endpoints the API does not document as paged are read with one request,
+        and followed page by page only if the server answers with a paginator.
+
+        :param endpoint: a GET endpoint of :mod:`~airflow_provider_smartarena.resources`.
+        :param max_concurrency: when the paginator tells the page count, fetch up to this many
+            pages at once (still yielded in order; at most this many pages are held in memory).
+        :param start_page: the first page to read (1-based).
+        """
+        if endpoint.method != "GET":
+            raise SmartArenaInputError(
+                "endpoint", f"{endpoint.method} {endpoint.path} is not a listing", "GET"
+            )
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise SmartArenaInputError("max_concurrency", f"got {max_concurrency!r}", "a whole number >= 1")
+        if isinstance(start_page, bool) or not isinstance(start_page, int) or start_page < 1:
+            raise SmartArenaInputError("start_page", f"got {start_page!r}", "a whole number >= 1")
+        params = endpoint.prepare(values, tz=self.timezone)
+        if max_concurrency > self.pool_maxsize:
+            self.log.warning(
+                "max_concurrency=%d exceeds pool_maxsize=%d: extra connections will not be kept alive",
+                max_concurrency,
+                self.pool_maxsize,
+            )
+        return _paging.walk_pages(
+            functools.partial(self._fetch_page, endpoint, params),
+            paged=endpoint.paginated,
+            start_page=start_page,
+            max_concurrency=max_concurrency,
+            max_pages=self.max_pages,
+            method=endpoint.method,
+            path=endpoint.path,
+        )
+
+    def iter_records(self, endpoint: Endpoint, **values: Any) -> Iterator[dict[str, Any]]:
+        """Stream the records of a listing (see :meth:`iter_pages`)."""
+        return itertools.chain.from_iterable(page.records for page in self.iter_pages(endpoint, **values))
+
+    def list_records(self, resource: Resource | str, **filters: Any) -> list[dict[str, Any]]:
+        """Return every record of ``resource`` matching ``filters`` (the list endpoint's parameters)."""
+        return list(self.iter_records(_resource(resource).list, **filters))
+
+    def get_record(self, resource: Resource | str, mapping_code: str) -> dict[str, Any] | None:
+        """Return the record whose ``mapping_code`` is exactly ``mapping_code``, or None.
+
+        The list endpoint's ``mapping_code`` filter is used, and the answer is checked: a server
+        that ignores the filter cannot make this return another record. A 404 means "no such record".
+        """
+        res = _resource(resource)
+        wanted = res.list.prepare({res.key: mapping_code}, tz=self.timezone)[res.key]
+        pages = self.iter_pages(res.list, **{res.key: wanted})
+        try:
+            for page in pages:
+                for record in page.records:
+                    if str(record.get(res.key)) == wanted:
+                        return record
+        except SmartArenaNotFoundError:
+            return None
+        finally:
+            pages.close()  # type: ignore[attr-defined]
+        return None
+
+    def create_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a record (POST); ``values`` are the create endpoint's parameters.
+
+        A create is retried after a failure that may or may not have reached the server (a
+        dropped connection, a read timeout, a 5xx). If that retry is then refused as a duplicate
+        ``mapping_code``, the record is read back: when it holds the values sent, the first
+        attempt did create it and the record read back is returned; otherwise the refusal is raised.
+        """
+        res = _resource(resource)
+        params = res.create.prepare(values, tz=self.timezone)
+        return self._write(res.create, params, functools.partial(self._settle_create, res, params))
+
+    def update_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Update the record identified by ``values["mapping_code"]`` (PUT; idempotent, retried)."""
+        res = _resource(resource)
+        return self._write(res.update, res.update.prepare(values, tz=self.timezone))
+
+    def delete_record(self, resource: Resource | str, mapping_code: str, **extra: Any) -> dict[str, Any]:
+        """Delete a record (DELETE with a JSON body).
+
+        After a failure that may have reached the server, a 404 on the retry means the first attempt
+        deleted it: that is success (``{}`` is returned).
+        """
+        res = _resource(resource)
+        params = res.delete.prepare({res.key: mapping_code, **extra}, tz=self.timezone)
+        return self._write(res.delete, params, self._settle_delete)
+
+    def run_concurrently(
+        self, func: Callable[[T], R], items: Iterable[T], *, max_workers: int = 8
+    ) -> list[Outcome]:
+        """Call ``func(item)`` for every item on a bounded thread pool sharing this hook.
+
+        Outcomes come back in the order of ``items``; an item's exception is stored in its
+        outcome, never raised.
+        """
+        if max_workers < 1:
+            raise SmartArenaInputError("max_workers", f"got {max_workers!r}", "a whole number >= 1")
+
+        def run(item: T) -> Outcome:
+            try:
+                return Outcome(item, func(item))
+            except Exception as err:
+                return Outcome(item, error=err)
+
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="smartarena-bulk") as pool:
+            return list(pool.map(run, items))
+
+    def server_now(self, max_age: float = 5.0) -> dt.datetime:
+        """Return the server's clock (aware, UTC) from the ``Date`` header of the latest response.
+
+        When no response is younger than ``max_age`` seconds, a cheap read is made first. The
+        header has a one-second resolution and is never later than the server's real time.
+        """
+        latest = self._last_date
+        if latest is None or time.monotonic() - latest[0] > max_age:
+            self._probe()
+            latest = self._last_date
+        server_time = parse_http_date(latest[1]) if latest else None
+        if server_time is None:
+            raise SmartArenaResponseError(
+                "the server sends no usable Date header", method="GET", path=_PROBE_PATH
+            )
+        return server_time
+
+    # ---------------------------------------------------------------- users
+
+    def get_users(self, mapping_code: str | None = None, email: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/users``: all users, or those matching ``mapping_code`` / ``email``."""
+        return self.list_records(USERS, **_values(locals()))
+
+    def get_user(self, mapping_code: str) -> dict[str, Any] | None:
+        """The user with exactly this ``mapping_code``, or None."""
+        return self.get_record(USERS, mapping_code)
+
+    def create_user(
+        self,
+        mapping_code: str,
+        email: str,
+        firstname: str,
+        lastname: str,
+        *,
+        date_of_birth: Any = None,
+        branch_mapping_code: str | None = None,
+        location_mapping_code: str | None = None,
+        workplace_mapping_code: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        language_code: Any = None,
+        register_mail: Any = None,
+        roles: Any = None,
+        synch_protected: Any = None,
+    ) -> dict[str, Any]:
+        """``POST /api/users``: create a user.
+
+        :param date_of_birth: ``date``, pendulum Date or ``"yyyy-mm-dd"``.
+        :param language_code: :class:`~airflow_provider_smartarena.enums.Language`, int or name.
+        :param register_mail: send the registration e-mail now (bool, 0/1).
+        :param roles: a list of :class:`~airflow_provider_smartarena.enums.Role` (ints or names).
+        :param synch_protected: protect the user from being overwritten through the API (bool, 0/1).
+        """
+        return self.create_record(USERS, _values(locals()))
+
+    def update_user(
+        self,
+        mapping_code: str,
+        *,
+        email: str | None = None,
+        firstname: str | None = None,
+        lastname: str | None = None,
+        date_of_birth: Any = None,
+        branch_mapping_code: str | None = None,
+        location_mapping_code: str | None = None,
+        workplace_mapping_code: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        language_code: Any = None,
+        roles: Any = None,
+        synch_protected: Any = None,
+    ) -> dict[str, Any]:
+        """``PUT /api/users``: update the given fields of a user (None = unchanged)."""
+        return self.update_record(USERS, _values(locals()))
+
+    def delete_user(self, mapping_code: str, delete_mode: Any = None) -> dict[str, Any]:
+        """``DELETE /api/users``; ``delete_mode`` is a :class:`DeleteMode` (server default FULL)."""
+        return self.delete_record(USERS, mapping_code, delete_mode=delete_mode)
+
+    # ---------------------------------------------------------------- branches (org units)
+
+    def get_branches(self, mapping_code: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/branches``: all organisational units, or the one matching ``mapping_code``."""
+        return self.list_records(BRANCHES, mapping_code=mapping_code)
+
+    def get_branch(self, mapping_code: str) -> dict[str, Any] | None:
+        """The organisational unit with exactly this ``mapping_code``, or None."""
+        return self.get_record(BRANCHES, mapping_code)
+
+    def create_branch(self, mapping_code: str, parent_mapping_code: str, name: str) -> dict[str, Any]:
+        """``POST /api/branches``: create an organisational unit under ``parent_mapping_code``."""
+        return self.create_record(BRANCHES, _values(locals()))
+
+    def update_branch(
+        self, mapping_code: str, *, parent_mapping_code: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """``PUT /api/branches``: move and/or rename an organisational unit."""
+        return self.update_record(BRANCHES, _values(locals()))
+
+    def delete_branch(self, mapping_code: str) -> dict[str, Any]:
+        """``DELETE /api/branches``."""
+        return self.delete_record(BRANCHES, mapping_code)
+
+    # ---------------------------------------------------------------- locations
+
+    def get_locations(self, mapping_code: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/locations``: all locations, or the one matching ``mapping_code``."""
+        return self.list_records(LOCATIONS, mapping_code=mapping_code)
+
+    def get_location(self, mapping_code: str) -> dict[str, Any] | None:
+        """The location with exactly this ``mapping_code``, or None."""
+        return self.get_record(LOCATIONS, mapping_code)
+
+    def create_location(self, mapping_code: str, name: str) -> dict[str, Any]:
+        """``POST /api/locations``."""
+        return self.create_record(LOCATIONS, _values(locals()))
+
+    def update_location(self, mapping_code: str, *, name: str | None = None) -> dict[str, Any]:
+        """``PUT /api/locations``."""
+        return self.update_record(LOCATIONS, _values(locals()))
+
+    def delete_location(self, mapping_code: str) -> dict[str, Any]:
+        """``DELETE /api/locations``."""
+        return self.delete_record(LOCATIONS, mapping_code)
+
+    # ---------------------------------------------------------------- workplaces
+
+    def get_workplaces(self, mapping_code: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/workplaces``: all workplaces, or the one matching ``mapping_code``."""
+        return self.list_records(WORKPLACES, mapping_code=mapping_code)
+
+    def get_workplace(self, mapping_code: str) -> dict[str, Any] | None:
+        """The workplace with exactly this ``mapping_code``, or None."""
+        return self.get_record(WORKPLACES, mapping_code)
+
+    def create_workplace(self, mapping_code: str, name: str) -> dict[str, Any]:
+        """``POST /api/workplaces``."""
+        return self.create_record(WORKPLACES, _values(locals()))
+
+    def update_workplace(self, mapping_code: str, *, name: str | None = None) -> dict[str, Any]:
+        """``PUT /api/workplaces``."""
+        return self.update_record(WORKPLACES, _values(locals()))
+
+    def delete_workplace(self, mapping_code: str) -> dict[str, Any]:
+        """``DELETE /api/workplaces``."""
+        return self.delete_record(WORKPLACES, mapping_code)
+
+    # ---------------------------------------------------------------- qualification groups
+
+    def get_qualifications(self, mapping_code: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/qualifications``: all qualification groups, or the one matching ``mapping_code``."""
+        return self.list_records(QUALIFICATIONS, mapping_code=mapping_code)
+
+    def get_qualification(self, mapping_code: str) -> dict[str, Any] | None:
+        """The qualification group with exactly this ``mapping_code``, or None."""
+        return self.get_record(QUALIFICATIONS, mapping_code)
+
+    def create_qualification(self, mapping_code: str, parent_mapping_code: str, name: str) -> dict[str, Any]:
+        """``POST /api/qualifications``."""
+        return self.create_record(QUALIFICATIONS, _values(locals()))
+
+    def update_qualification(
+        self, mapping_code: str, *, parent_mapping_code: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """``PUT /api/qualifications``."""
+        return self.update_record(QUALIFICATIONS, _values(locals()))
+
+    def delete_qualification(self, mapping_code: str) -> dict[str, Any]:
+        """``DELETE /api/qualifications``."""
+        return self.delete_record(QUALIFICATIONS, mapping_code)
+
+    # ---------------------------------------------------------------- courses
+
+    def iter_courses(
+        self, mapping_code: str | None = None, archived: Any = None, sort: Any = None, type: Any = None
+    ) -> Iterator[dict[str, Any]]:
+        """``GET /api/courses``, streamed page by page.
+
+        :param archived: include archived courses (bool, 0/1; the server's default is 1).
+        :param sort: :class:`~airflow_provider_smartarena.enums.Sort` or ``"date_desc"``/``"date_asc"``.
+        :param type: :class:`~airflow_provider_smartarena.enums.CourseFilterType` (1, 5, 254, 253).
+        """
+        return self.iter_records(COURSES.list, **_values(locals()))
+
+    def get_courses(
+        self, mapping_code: str | None = None, archived: Any = None, sort: Any = None, type: Any = None
+    ) -> list[dict[str, Any]]:
+        """``GET /api/courses``: every page, as a list (see :meth:`iter_courses`)."""
+        return self.list_records(COURSES, **_values(locals()))
+
+    def get_course(self, mapping_code: str) -> dict[str, Any] | None:
+        """The course with exactly this ``mapping_code``, or None."""
+        return self.get_record(COURSES, mapping_code)
+
+    def create_course(
+        self,
+        mapping_code: str,
+        title: str,
+        start_date: Any,
+        *,
+        end_date: Any = None,
+        type: Any = None,
+        assessment_on_end: Any = None,
+        number_of_attempts: int | None = None,
+        assessment_show_questions_at_end: Any = None,
+        mandatory_time: int | None = None,
+        prerequired_content: int | None = None,
+        instructor_mapping_code: str | None = None,
+        content_id: int | None = None,
+        confirmation_of_completion: Any = None,
+        access_days_from_enrollment: int | None = None,
+        users_mapping_codes: Any = None,
+    ) -> dict[str, Any]:
+        """``POST /api/courses``: create a course, optionally enrolling users.
+
+        :param start_date: ``date``, pendulum Date or ``"yyyy-mm-dd"`` (also ``end_date``).
+        :param type: :class:`~airflow_provider_smartarena.enums.CourseType` (1 e-course, 2 blended, 3 live).
+        :param users_mapping_codes: mapping codes of users to enrol.
+        """
+        return self.create_record(COURSES, _values(locals()))
+
+    def update_course(
+        self,
+        mapping_code: str,
+        *,
+        title: str | None = None,
+        start_date: Any = None,
+        end_date: Any = None,
+        type: Any = None,
+        assessment_on_end: Any = None,
+        number_of_attempts: int | None = None,
+        assessment_show_questions_at_end: Any = None,
+        mandatory_time: int | None = None,
+        prerequired_content: int | None = None,
+        instructor_mapping_code: str | None = None,
+        content_id: int | None = None,
+        confirmation_of_completion: Any = None,
+        access_days_from_enrollment: int | None = None,
+    ) -> dict[str, Any]:
+        """``PUT /api/courses``: update the given fields of a course (None = unchanged)."""
+        return self.update_record(COURSES, _values(locals()))
+
+    def delete_course(self, mapping_code: str, delete_mode: Any = None) -> dict[str, Any]:
+        """``DELETE /api/courses``; ``delete_mode`` 1 soft, 2 permanent (server default)."""
+        return self.delete_record(COURSES, mapping_code, delete_mode=delete_mode)
+
+    def add_course_users(self, mapping_code: str, users_mapping_codes: Any) -> dict[str, Any]:
+        """``POST /api/courses/addusers``: enrol users (a set operation, so retried safely)."""
+        return self._post(ADD_COURSE_USERS, _values(locals()))
+
+    def remove_course_users(self, mapping_code: str, users_mapping_codes: Any) -> dict[str, Any]:
+        """``POST /api/courses/removeusers``: unenrol users (a set operation, so retried safely)."""
+        return self._post(REMOVE_COURSE_USERS, _values(locals()))
+
+    def rename_course(self, old_mapping_code: str, new_mapping_code: str) -> dict[str, Any]:
+        """``POST /api/coursemappingcode``: change a course's mapping code.
+
+        Retried like a create: if a retry after an uncertain failure is refused, the course is
+        looked up, and the rename counts as done when ``new`` exists and ``old`` does not.
+        """
+        params = RENAME_COURSE.prepare(_values(locals()), tz=self.timezone)
+        settle = functools.partial(
+            self._settle_rename, params["old_mapping_code"], params["new_mapping_code"]
+        )
+        return self._write(RENAME_COURSE, params, settle)
+
+    # ---------------------------------------------------------------- content & activities
+
+    def get_content(self, content_type: Any = None) -> list[dict[str, Any]]:
+        """``GET /api/content``; ``content_type`` None all, 0 internal, 1 public."""
+        return list(self.iter_records(CONTENT, **_values(locals())))
+
+    def iter_user_courses(
+        self,
+        updated_after: Any = None,
+        date_finished: Any = None,
+        user_mapping_code: str | None = None,
+        type: Any = None,
+        modules_data: Any = True,
+    ) -> Iterator[dict[str, Any]]:
+        """``GET /api/usercourses``: stream user activities on courses, page by page.
+
+        :param updated_after: only activities changed strictly after this datetime (sent as the
+            API's ``updated_at``); naive values are in the server's time zone, aware ones converted.
+        :param date_finished: only activities completed after this date or datetime.
+        :param user_mapping_code: only this user's activities.
+        :param type: :class:`~airflow_provider_smartarena.enums.CourseFilterType` (1, 5, 254, 253).
+        :param modules_data: include course modules (the server's default).
+        """
+        return self.iter_records(USER_COURSES, **_values(locals(), updated_after="updated_at"))
+
+    def iter_user_course_pages(
+        self,
+        updated_after: Any = None,
+        date_finished: Any = None,
+        user_mapping_code: str | None = None,
+        type: Any = None,
+        modules_data: Any = True,
+        max_concurrency: int = 1,
+    ) -> Iterator[Page]:
+        """Like :meth:`iter_user_courses`, page by page (see :meth:`iter_pages` for ``max_concurrency``)."""
+        values = _values(locals(), updated_after="updated_at")
+        return self.iter_pages(USER_COURSES, max_concurrency=values.pop("max_concurrency"), **values)
+
+    # ---------------------------------------------------------------- private: requests
+
+    def _execute(self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None) -> Any:
+        if endpoint.method == "GET":
+            body, _ = self._send("GET", endpoint.path, params=params)
+            if _http.looks_like_error(body):
+                raise _disguised_error(body, endpoint)
+            return body
+        body, _ = self._send(endpoint.method, endpoint.path, json_body=params, settle=settle)
+        if isinstance(body, dict) and (body.get("error") or body.get("success") is False):
+            raise _disguised_error(body, endpoint)
+        return body
+
+    def _write(
+        self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None
+    ) -> dict[str, Any]:
+        body = self._execute(endpoint, params, settle)
+        return body if isinstance(body, dict) else {"data": body}
+
+    def _post(self, endpoint: Endpoint, values: Mapping[str, Any]) -> dict[str, Any]:
+        return self._write(endpoint, endpoint.prepare(values, tz=self.timezone))
+
+    def _fetch_page(self, endpoint: Endpoint, params: dict[str, Any], number: int | None) -> _paging.Fetched:
+        query = dict(params)
+        if number is not None:
+            query["page"] = number
+            # Only where paging is documented: a page size sent from page 2 on, after an unpaged
+            # page 1 of the server's own size, would shift the offsets and skip records.
+            if endpoint.paginated and self.page_size:
+                query["per_page"] = self.page_size
+        body, date = self._send("GET", endpoint.path, params=query)
+        records, meta = _paging.parse_listing(body, method="GET", path=endpoint.path)
+        page = Page(number or 1, records, meta.last_page, meta.total, parse_http_date(date))
+        return _paging.Fetched(page, meta, paged=number is not None)
+
+    def _probe(self) -> None:
+        """One cheap authenticated read: a location filter that matches nothing."""
+        with contextlib.suppress(SmartArenaNotFoundError):
+            self._send("GET", _PROBE_PATH, params={"mapping_code": f"airflow-probe-{uuid.uuid4().hex}"})
+
+    def _fetch_token(self) -> tuple[str, float | None]:
+        """POST the client credentials (form-encoded) and return ``(token, expires_in)``."""
+        settings = self.settings
+        form = {
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "grant_type": "client_credentials",
+        }
+        try:
+            body, _ = self._send("POST", TOKEN_PATH, form=form, authenticated=False)
+        except (
+            SmartArenaAuthError,
+            SmartArenaForbiddenError,
+            SmartArenaValidationError,
+            SmartArenaResponseError,
+        ) as err:
+            if err.status in (400, 401, 403, 422):
+                raise SmartArenaAuthError(
+                    f"the client credentials were refused: {err.message}",
+                    method="POST",
+                    path=TOKEN_PATH,
+                    status=err.status,
+                ) from None
+            raise
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SmartArenaResponseError(
+                "the token response has no access_token", method="POST", path=TOKEN_PATH
+            )
+        mask_secret(token)
+        expires_in = body.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else None
+        self.log.debug("Obtained an access token valid for %s s", lifetime)
+        return token, lifetime
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+        settle: _Settle | None = None,
+    ) -> tuple[Any, str | None]:
+        """Send one call with retries; return its parsed body and ``Date`` header.
+
+        ``settle`` decides the outcome of an error response that follows an attempt which may
+        have reached the server (see :meth:`create_record`).
+        """
+        session = self.get_conn()
+        url = self.base_url + path
+        # verify goes with each request: requests lets REQUESTS_CA_BUNDLE override session.verify.
+        options: dict[str, Any] = {"timeout": self.settings.timeout, "verify": self.settings.verify}
+        policy = self.retry_policy
+        retry = 0
+        renewed = uncertain = False
+        while True:
+            token = self._tokens.get() if authenticated else None
+            headers = {"Authorization": f"Bearer {token}"} if token else None
+            started = time.perf_counter()
+            try:
+                response = session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    data=form,
+                    headers=headers,
+                    allow_redirects=False,
+                    **options,
+                )
+            except requests.exceptions.SSLError as err:
+                raise SmartArenaTLSError(_reason(err), method=method, path=path) from None
+            except requests.exceptions.RequestException as err:
+                uncertain = uncertain or _may_have_reached_server(err)
+                if retry < policy.max_retries:
+                    self._pause(method, path, retry, policy, policy.backoff_wait(retry), _reason(err))
+                    retry += 1
+                    continue
+                raise _network_error(err, method, path, retry + 1) from None
+            status = response.status_code
+            self.log.debug(
+                "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
+            )
+            date = response.headers.get("Date")
+            if date:  # parsed only when asked for: server_now() is rare, responses are many
+                self._last_date = (time.monotonic(), date)
+            if status == 401 and token and not renewed:
+                # Expired or revoked early: renew once (one thread does it) and resend.
+                self._tokens.invalidate(token)
+                renewed = True
+                continue
+            if is_retryable_status(status):
+                wait = self._retry_wait(response, retry, policy)
+                uncertain = uncertain or status != 429  # a 429 is refused before any work is done
+                if wait is not None:
+                    self._pause(method, path, retry, policy, wait, f"HTTP {status}")
+                    retry += 1
+                    continue
+            if status >= 300:
+                error = _http.error_for(response, method, path, retry_after=self._retry_after(response))
+                if uncertain and settle is not None:
+                    return settle(error), date
+                raise error
+            return _http.decode_json(response, method, path), date
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        now = parse_http_date(response.headers.get("Date")) or _utcnow()
+        return parse_retry_after(response.headers.get("Retry-After"), now)
+
+    def _retry_wait(self, response: requests.Response, retry: int, policy: RetryPolicy) -> float | None:
+        """Seconds to wait before retrying a 429/5xx, or None to give up."""
+        if retry >= policy.max_retries:
+            return None
+        retry_after = self._retry_after(response)
+        if retry_after is not None and retry_after > policy.max_wait:
+            # Sleeping less than asked would only earn another refusal; let the caller decide.
+            return None
+        return policy.wait(retry, retry_after)
+
+    def _pause(
+        self, method: str, path: str, retry: int, policy: RetryPolicy, wait: float, reason: str
+    ) -> None:
+        self.log.info(
+            "Smart ARENA %s %s failed (%s); retry %d of %d in %.2f s",
+            method,
+            path,
+            reason,
+            retry + 1,
+            policy.max_retries,
+            wait,
+        )
+        time.sleep(wait)
+
+    # ---------------------------------------------------------------- private: settling uncertain writes
+
+    def _settle_create(self, res: Resource, params: dict[str, Any], error: SmartArenaError) -> dict[str, Any]:
+        """After an uncertain attempt, a duplicate refusal is success if the record holds our values."""
+        if not isinstance(error, SmartArenaValidationError) or not _is_duplicate(error, res.key):
+            raise error
+        record = self.get_record(res, params[res.key])
+        if record is None or not _holds(record, params, res.comparable):
+            raise error
+        self.log.info(
+            "%s %s already exists with the values sent: the earlier, interrupted attempt created it",
+            res.label,
+            params[res.key],
+        )
+        return {
+            "message": f"{res.label} created (confirmed by reading it back after a lost answer).",
+            "data": record,
+        }
+
+    def _settle_delete(self, error: SmartArenaError) -> dict[str, Any]:
+        """After an uncertain attempt, a 404 means the earlier attempt deleted the record."""
+        if not isinstance(error, SmartArenaNotFoundError):
+            raise error
+        self.log.info(
+            "%s %s: already gone after an interrupted attempt; treating as deleted", error.method, error.path
+        )
+        return {}
+
+    def _settle_rename(self, old: str, new: str, error: SmartArenaError) -> dict[str, Any]:
+        """After an uncertain attempt, the rename is done if ``new`` exists and ``old`` does not."""
+        if not isinstance(error, SmartArenaNotFoundError | SmartArenaValidationError):
+            raise error
+        renamed = self.get_course(new)
+        if renamed is None or self.get_course(old) is not None:
+            raise error
+        self.log.info("Course %s is already named %s: the earlier, interrupted attempt renamed it", old, new)
+        return {
+            "message": "Course mapping code updated (confirmed by reading it back after a lost answer).",
+            "data": renamed,
+        }
+
+
+_Settle = Callable[[SmartArenaError], dict[str, Any]]
+
+
+def _resource(resource: Resource | str) -> Resource:
+    if isinstance(resource, Resource):
+        return resource
+    try:
+        return RESOURCES[resource]
+    except KeyError:
+        raise SmartArenaInputError(
+            "resource", f"unknown resource {resource!r}", ", ".join(RESOURCES)
+        ) from None
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _disguised_error(body: Any, endpoint: Endpoint) -> SmartArenaResponseError:
+    message = _http.server_message(body) or "the body reports failure"
+    return SmartArenaResponseError(
+        f"HTTP 200 with an error body: {message}",
+        method=endpoint.method,
+        path=endpoint.path,
+        status=200,
+        response_body=body,
+    )
+
+
+def _is_duplicate(error: SmartArenaValidationError, key: str) -> bool:
+    text = " ".join([error.message, *error.errors.get(key, [])]).lower()
+    return key in error.errors or any(word in text for word in ("taken", "exist", "duplicate", "unique"))
+
+
+def _holds(record: Mapping[str, Any], sent: Mapping[str, Any], fields: Iterable[str]) -> bool:
+    """True when every scalar field we sent and the record shows has the value we sent."""
+    compared = 0
+    for name in fields:
+        value, shown = sent.get(name), record.get(name)
+        if value is None or shown is None or isinstance(shown, list | dict) or isinstance(value, list):
+            continue
+        if str(shown).strip().casefold() != str(value).strip().casefold():
+            return False
+        compared += 1
+    return compared > 0
+
+
+def _innermost(err: BaseException) -> BaseException:
+    """Follow urllib3's wrapping (``reason``, exceptions among ``args``) down to the root cause."""
+    seen: set[int] = set()
+    while id(err) not in seen:
+        seen.add(id(err))
+        inner = getattr(err, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in reversed(err.args) if isinstance(a, BaseException)), None)
+        if inner is None:
+            break
+        err = inner
+    return err
+
+
+def _reason(err: BaseException) -> str:
+    """A short cause such as ``[Errno 111] Connection refused``, without URLs or object reprs."""
+    text = str(_innermost(err))
+    if text.startswith("<") and ">: " in text:  # "<urllib3...Connection object at 0x..>: Failed to ..."
+        text = text.split(">: ", 1)[1]
+    if "Caused by" in text or "url:" in text:
+        text = type(_innermost(err)).__name__
+    return text or type(err).__name__
+
+
+def _may_have_reached_server(err: requests.exceptions.RequestException) -> bool:
+    """False only when the request certainly never left: the connection was never established."""
+    if isinstance(err, requests.exceptions.ConnectTimeout):
+        return False
+    return not isinstance(_innermost(err), urllib3.exceptions.NewConnectionError)
+
+
+def _network_error(
+    err: requests.exceptions.RequestException, method: str, path: str, attempts: int
+) -> SmartArenaError:
+    reason = f"{_reason(err)} (after {attempts} attempt{'s' if attempts > 1 else ''})"
+    if isinstance(err, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+        return SmartArenaResponseError(
+            f"the response body was cut short or corrupt: {reason}", method=method, path=path
+        )
+    return SmartArenaConnectionError(reason, method=method, path=path)
