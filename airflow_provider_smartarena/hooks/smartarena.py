@@ -73,6 +73,8 @@ from airflow_provider_smartarena.resources import (
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from airflow_provider_smartarena.probe.model import ProbeReport
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -271,47 +273,28 @@ class SmartArenaHook(BaseHook):
         self.close()
 
     def test_connection(self) -> tuple[bool, str]:
-        """Fetch a token and make one cheap read; say in words what failed, if anything.
+        """Fetch a token and read each list endpoint once (a filter that matches nothing).
 
         Bad credentials, an unreachable host and a TLS failure are told apart. No retries are
-        made, so the answer comes quickly.
+        made, so the answer comes quickly. This is the short form of :meth:`probe`.
         """
-        try:
-            base_url, client_id = self.base_url, self.settings.client_id
-        except SmartArenaError as err:
-            return False, f"The connection is not usable: {err.message}"
-        except Exception as err:  # e.g. no such connection: the UI shows the message, not a trace
-            return False, f"The connection {self.smartarena_conn_id!r} cannot be read: {err}"
         self._probing = True
-        started = time.perf_counter()
         try:
-            self._tokens.clear()
-            self._tokens.get()
-            self._probe()
-        except SmartArenaAuthError as err:
-            return False, (
-                f"Bad credentials: {base_url} refused client id {client_id!r} or its secret "
-                f"({err.message}). Check the connection's login (client id) and password (client secret)."
-            )
-        except SmartArenaTLSError as err:
-            return False, (
-                f"TLS failure: the certificate of {base_url} could not be verified ({err.message}). "
-                "If the server uses a private CA, set the verify_ssl extra to its CA bundle path."
-            )
-        except SmartArenaConnectionError as err:
-            return False, (
-                f"Host unreachable: could not connect to {base_url} ({err.message}). "
-                "Check the host URL and port, DNS, firewall and proxy settings."
-            )
-        except SmartArenaError as err:
-            return False, f"{base_url} answered, but not as the Smart ARENA API does: {err}"
+            return self.probe(short=True).connection_test()
         finally:
             self._probing = False
-        elapsed = (time.perf_counter() - started) * 1000
-        return True, (
-            f"Connected to {base_url} as client {client_id!r}: "
-            f"token obtained and API answered ({elapsed:.0f} ms)."
-        )
+
+    def probe(self, *, short: bool = False) -> ProbeReport:
+        """Check the tenant against the provider's assumptions, read-only.
+
+        See :mod:`airflow_provider_smartarena.probe` and the ``smartarena-probe`` command.
+
+        :param short: only a token and one cheap read per endpoint.
+        """
+        # Imported here: the probe imports the hook's private modules, and most users never probe.
+        from airflow_provider_smartarena.probe import probe
+
+        return probe(self, short=short)
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
