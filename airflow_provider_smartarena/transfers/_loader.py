@@ -1,0 +1,250 @@
+"""The one loader both transfers share: create the table, upsert batches, commit with the state.
+
+A :class:`SqlLoader` holds one database connection for the whole run (one connection rather than
+one per batch: SQLite would otherwise reopen its file, PostgreSQL re-authenticate). Records are
+turned into typed rows, collapsed by key within the pending batch (newest ``updated_at`` wins),
+and written with the dialect's upsert when the batch is full. Each batch is its own transaction;
+:meth:`SqlLoader.flush` can run more statements (the watermark, deletion marks) in the same one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_smartarena.exceptions import SmartArenaResponseError
+from airflow_provider_smartarena.transfers._dialects import Dialect, Row, get_dialect
+from airflow_provider_smartarena.transfers._schema import (
+    DELETED_AT,
+    EXTRACTED_AT,
+    TableSpec,
+    converters,
+    parse_datetime,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+def ensure_table(connection: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
+    """Create ``spec``'s table if missing, add any missing column; commit. Return what was done."""
+    done: list[str] = []
+    with closing(connection.cursor()) as cur:
+        try:
+            # A probe rather than CREATE ... IF NOT EXISTS or an inspector: works on every database.
+            cur.execute(f"SELECT * FROM {spec.name} WHERE 1 = 0")
+            existing = {d[0].lower() for d in cur.description or ()}
+            cur.fetchall()
+        except Exception:
+            connection.rollback()  # PostgreSQL aborts the transaction after a failed statement
+            existing = set()
+        if not existing:
+            for statement in dialect.create_table_sql(spec):
+                cur.execute(statement)
+            done.append(f"created {spec.name}")
+        else:
+            for column in spec.columns:
+                if column.name.lower() not in existing:
+                    cur.execute(dialect.add_column_sql(spec, column))
+                    done.append(f"added {spec.name}.{column.name}")
+    connection.commit()
+    return done
+
+
+class RowBuilder:
+    """Turns API records into row tuples in the spec's column order, typed for the dialect."""
+
+    def __init__(self, spec: TableSpec, dialect: Dialect, tz: dt.tzinfo, extracted_at: dt.datetime) -> None:
+        data_columns = [c for c in spec.columns if c.name not in (EXTRACTED_AT, DELETED_AT)]
+        if [c.name for c in spec.columns[len(data_columns) :]] != [EXTRACTED_AT, DELETED_AT]:
+            raise ValueError(f"{spec.name}: {EXTRACTED_AT} and {DELETED_AT} must be the last columns")
+        convert = converters(spec, tz, dates_as_text=dialect.dates_as_text)
+        self._fields = list(zip([c.name for c in data_columns], convert, strict=True))
+        stamp_adapter = dialect.adapt("timestamp")
+        #: The run's ``_extracted_at`` value as bound to the database.
+        self.stamp = stamp_adapter(extracted_at) if stamp_adapter else extracted_at
+        # Every row this run writes carries the same _extracted_at; a re-seen row clears _deleted_at.
+        self._suffix = (self.stamp, None)
+        names = [c.name for c in data_columns]
+        self._key_index = [names.index(k) for k in spec.key]
+        self._version_index = names.index(spec.version) if spec.version else None
+        # Where the row holds the version as text, it is parsed on its own for comparisons.
+        self._version_parser = (
+            (lambda value: parse_datetime(value, tz)) if spec.version and dialect.dates_as_text else None
+        )
+        self._version_name = spec.version or ""
+        self._key_names = spec.key
+        self._types = {c.name: c.type for c in data_columns}
+
+    def build(self, record: Mapping[str, Any]) -> tuple[tuple[Any, ...], Any, Row]:
+        """Return ``(key, version, row)``; ``version`` is comparable (a datetime for ``updated_at``)."""
+        get = record.get
+        try:
+            values = [convert(get(name)) for name, convert in self._fields]
+            if self._version_parser is not None:
+                version = self._version_parser(get(self._version_name))
+            else:
+                version = values[self._version_index] if self._version_index is not None else None
+        except (ValueError, TypeError, OverflowError, AttributeError):
+            raise self._explain(record) from None
+        key = tuple(values[i] for i in self._key_index)
+        return key, version, (*values, *self._suffix)
+
+    def _explain(self, record: Mapping[str, Any]) -> SmartArenaResponseError:
+        """Name the record and the field that cannot be stored (off the hot path: only on failure)."""
+        key = ", ".join(f"{k}={record.get(k)!r}" for k in self._key_names)
+        for name, convert in self._fields:
+            value = record.get(name)
+            try:
+                convert(value)
+            except (ValueError, TypeError, OverflowError, AttributeError) as exc:
+                shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+                return SmartArenaResponseError(
+                    f"record ({key}): field {name!r} = {shown} cannot be stored as "
+                    f"{self._types[name]} ({exc})"
+                )
+        return SmartArenaResponseError(f"record ({key}): {self._version_name!r} is not a datetime")
+
+
+class SqlLoader:
+    """Upserts records into one table in batches over one connection.
+
+    Use as a context manager: the connection is opened and the tables created on entry; on an
+    exception the open (uncommitted) batch is rolled back, and the connection is closed on exit.
+
+    :param hook: any common-sql hook of the target database.
+    :param spec: the target table.
+    :param tz: the server time zone (API datetimes are naive on its wall clock).
+    :param extracted_at: the run's instant (UTC), stored in ``_extracted_at`` of every row written.
+    :param batch_size: rows per upsert and per transaction.
+    :param dialect: force a dialect (``"staged"``, ``"merge"`` ...) instead of the hook's.
+    :param extra_tables: more tables to create on entry (the state table).
+    """
+
+    def __init__(
+        self,
+        hook: DbApiHook,
+        spec: TableSpec,
+        *,
+        tz: dt.tzinfo,
+        extracted_at: dt.datetime,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        dialect: str | None = None,
+        extra_tables: tuple[TableSpec, ...] = (),
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.hook = hook
+        self.spec = spec
+        self.dialect = get_dialect(hook.dialect_name, hook.placeholder, dialect)
+        self.batch_size = batch_size
+        self.extracted_at = extracted_at
+        self.builder = RowBuilder(spec, self.dialect, tz, extracted_at)
+        self._extra_tables = extra_tables
+        self._pending: dict[tuple[Any, ...], tuple[Any, Row]] = {}
+        self._connection: Any = None
+        self.rows_written = 0
+        self.batches = 0
+        self.skipped_without_key = 0
+        self.schema_changes: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def connection(self) -> Any:
+        if self._connection is None:
+            raise RuntimeError("SqlLoader is not open; use it as a context manager")
+        return self._connection
+
+    def __enter__(self) -> SqlLoader:
+        self._connection = self.hook.get_conn()
+        try:
+            if getattr(self.hook, "supports_autocommit", False):
+                self.hook.set_autocommit(self._connection, False)
+            for spec in (*self.dialect.tables(self.spec), *self._extra_tables):
+                self.schema_changes += ensure_table(self._connection, self.dialect, spec)
+        except BaseException:
+            self.__exit__(BaseException)
+            raise
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if exc_type is not None:
+                connection.rollback()
+        finally:
+            connection.close()
+
+    # ------------------------------------------------------------------ rows
+
+    @property
+    def pending(self) -> int:
+        """Rows queued and not yet written."""
+        return len(self._pending)
+
+    def add(self, record: Mapping[str, Any]) -> bool:
+        """Queue an API record (see :meth:`put`)."""
+        return self.put(*self.builder.build(record))
+
+    def put(self, key: tuple[Any, ...], version: Any, row: Row) -> bool:
+        """Queue a built row; write the batch when full. Return True if ``key`` was already queued.
+
+        Within a batch a key is kept once, with the newer version (the upsert could not write the
+        same key twice in one statement on every database). Rows without a complete key cannot be
+        stored and are counted in ``skipped_without_key``.
+        """
+        if None in key:
+            self.skipped_without_key += 1
+            return False
+        held = self._pending.get(key)
+        if held is not None:
+            if not _older(version, held[0]):
+                self._pending[key] = (version, row)
+            return True
+        self._pending[key] = (version, row)
+        if len(self._pending) >= self.batch_size:
+            self.flush()
+        return False
+
+    def flush(self, then: Callable[[Any], None] | None = None) -> None:
+        """Upsert the pending rows and run ``then(cursor)`` in one transaction, then commit."""
+        rows = [row for _, row in self._pending.values()]
+        self._pending.clear()
+        with closing(self.connection.cursor()) as cur:
+            if rows:
+                self.dialect.upsert(cur, self.spec, rows)
+            if then is not None:
+                then(cur)
+        self.connection.commit()
+        if rows:
+            self.rows_written += len(rows)
+            self.batches += 1
+            log.debug("committed %d rows into %s (%d so far)", len(rows), self.spec.name, self.rows_written)
+
+    def mark_deleted(self, cursor: Any) -> int:
+        """Set ``_deleted_at`` on rows this run did not write (use only after a complete read)."""
+        p = self.dialect.placeholder
+        stamp = self.builder.stamp
+        cursor.execute(
+            f"UPDATE {self.spec.name} SET {DELETED_AT} = {p} "
+            f"WHERE {DELETED_AT} IS NULL AND ({EXTRACTED_AT} IS NULL OR {EXTRACTED_AT} < {p})",
+            (stamp, stamp),
+        )
+        return max(cursor.rowcount or 0, 0)
+
+
+def _older(version: Any, other: Any) -> bool:
+    """True when ``version`` is strictly older than ``other``; a missing version is the oldest."""
+    if version is None or other is None:
+        return version is None and other is not None
+    return bool(version < other)

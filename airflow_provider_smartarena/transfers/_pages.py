@@ -1,0 +1,201 @@
+"""Reading pages while the database writes: a bounded prefetch, and drift detection for one pass.
+
+Offset pagination over data that changes while it is read can skip records: when a record on an
+already-read page changes (moves) or disappears, everything after it shifts one place towards the
+start, and one record slides onto a page that has already been read. :class:`DriftMonitor` watches
+for the signs of that — a record seen on two pages, a total or page count that changed, fewer
+distinct records than the total — so the caller can read the window again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from array import array
+from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_DONE = object()
+
+
+def prefetch(
+    iterator: Iterator[T], depth: int = 2, *, name: str = "smartarena-prefetch"
+) -> Generator[T, None, None]:
+    """Yield ``iterator``'s items, produced on a background thread up to ``depth`` items ahead.
+
+    HTTP (on the thread) then overlaps with database writes (on the caller's thread) whatever the
+    hook does, and memory stays bounded by ``depth``. An exception on the thread is re-raised
+    here; if the caller stops early, the thread stops and the iterator is closed.
+    """
+    items: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in iterator:
+                if not put(item):
+                    break
+            else:
+                put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(exc)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+
+class DriftMonitor:
+    """Signs, within one pass over a paged listing, that the data moved under the pages.
+
+    Every key is remembered as its 8-byte hash in one of 256 arrays (a Python set would take some
+    60 bytes a key, and memory must not grow with the result); repeats across pages are counted
+    bucket by bucket when the pass ends. A hash collision can only cause a needless re-read.
+    """
+
+    _BUCKETS = 256
+
+    def __init__(self) -> None:
+        self._buckets = [array("q") for _ in range(self._BUCKETS)]
+        self._page_keys: set[int] = set()
+        self._last_total: int | None = None
+        self._last_page: int | None = None
+        self._unkeyed = 0
+        self._within_pages = 0
+        self._across_pages = 0
+        self.reasons: list[str] = []
+
+    def page(self, number: int, total: int | None, last_page: int | None) -> None:
+        """Start page ``number`` with the envelope's ``total`` and ``last_page`` (None if absent)."""
+        self._file_page()
+        if total is not None:
+            if self._last_total is not None and total != self._last_total:
+                self.reasons.append(f"total changed from {self._last_total} to {total} at page {number}")
+            self._last_total = total
+        if last_page is not None:
+            if self._last_page is not None and last_page != self._last_page:
+                self.reasons.append(
+                    f"page count changed from {self._last_page} to {last_page} at page {number}"
+                )
+            self._last_page = last_page
+
+    def record(self, key: Hashable | None) -> bool:
+        """Note a record's key; return True if the same page already had it."""
+        if key is None:
+            self._unkeyed += 1
+            return False
+        h = hash(key)
+        if h in self._page_keys:
+            self._within_pages += 1
+            return True
+        self._page_keys.add(h)
+        return False
+
+    def _file_page(self) -> None:
+        buckets, mask = self._buckets, self._BUCKETS - 1
+        for h in self._page_keys:
+            buckets[h & mask].append(h)
+        self._page_keys = set()
+
+    def finish(self) -> list[str]:
+        """End the pass; return every reason to believe records were skipped (empty if none)."""
+        self._file_page()
+        distinct = self._unkeyed
+        for bucket in self._buckets:
+            unique = len(set(bucket))
+            self._across_pages += len(bucket) - unique
+            distinct += unique
+        if self._across_pages:
+            self.reasons.append(f"{self._across_pages} record(s) seen on two pages")
+        if self._last_total is not None and not self.reasons and distinct < self._last_total:
+            self.reasons.append(f"read {distinct} distinct records of a total of {self._last_total}")
+        return self.reasons
+
+    @property
+    def duplicates(self) -> int:
+        """Records read more than once in this pass (complete after :meth:`finish`)."""
+        return self._within_pages + self._across_pages
+
+
+@dataclass
+class PassResult:
+    """One read of a listing: what was read, and any reasons to think records were skipped."""
+
+    pages: int = 0
+    records: int = 0
+    duplicates: int = 0
+    drift: list[str] = field(default_factory=list)
+
+
+#: Called once per record; returns the record's key (None when it has none).
+RecordHandler = Callable[[Mapping[str, Any]], Hashable | None]
+
+
+def read_pass(pages: Iterator[Any], handle: RecordHandler, *, depth: int = 2) -> PassResult:
+    """Feed every record of ``pages`` (hook ``Page`` objects) to ``handle``, watching for drift."""
+    monitor = DriftMonitor()
+    result = PassResult()
+    # closing(): if handle() raises, the fetching thread stops now, not when the generator is collected.
+    with closing(prefetch(pages, depth)) as stream:
+        for page in stream:
+            result.pages += 1
+            monitor.page(page.number, page.total, page.last_page)
+            for record in page.records:
+                monitor.record(handle(record))
+            result.records += len(page.records)
+    result.drift = monitor.finish()
+    result.duplicates = monitor.duplicates
+    return result
+
+
+def read_with_one_retry(
+    open_pages: Callable[[], Iterator[Any]],
+    handle: RecordHandler,
+    *,
+    between: Callable[[], None],
+    log: logging.Logger | Any,
+) -> tuple[bool, list[PassResult]]:
+    """Read a listing; if it drifted, call ``between()`` and read it once more.
+
+    Returns ``(complete, passes)``: ``complete`` is True when a pass saw no drift, i.e. every
+    record that existed throughout the read was seen.
+    """
+    passes: list[PassResult] = []
+    for attempt in (1, 2):
+        result = read_pass(open_pages(), handle)
+        passes.append(result)
+        if not result.drift:
+            return True, passes
+        if attempt == 1:
+            log.warning("The data moved while it was paged (%s); reading it again", "; ".join(result.drift))
+            between()
+    log.warning("The data moved again during the second read (%s)", "; ".join(passes[-1].drift))
+    return False, passes

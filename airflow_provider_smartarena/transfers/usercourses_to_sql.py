@@ -1,0 +1,418 @@
+"""Incremental extraction of user course activities (``GET /api/usercourses``) into a SQL table.
+
+How a run stays lossless and idempotent:
+
+* The watermark ``W`` (the newest ``updated_at`` loaded) lives in a state table in the target
+  database, keyed by (Smart ARENA connection, stream).
+* A run records ``T0``, the server's clock (``Date`` header), requests ``updated_at > W - overlap``,
+  and upserts on (``user_mapping_code``, ``course_mapping_code``) keeping the newest ``updated_at``.
+* Batches are committed as they fill, without moving the watermark: nothing says pages arrive in
+  ``updated_at`` order, so only a complete read proves what is covered. The new watermark,
+  ``min(newest updated_at seen, T0 - 1 s)``, is written in the same transaction as the last batch. A
+  crash or an Airflow retry re-reads the old window; upserts make the replay harmless.
+* If the data moved under the pages (a record on two pages, the total or page count changed),
+  the window is read once more; if it moves again, the rows are kept but the watermark is not
+  advanced, so the next run reads the window again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_smartarena.resources import USER_COURSES, to_server_datetime
+from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBase
+from airflow_provider_smartarena.transfers._loader import SqlLoader
+from airflow_provider_smartarena.transfers._pages import read_with_one_retry
+from airflow_provider_smartarena.transfers._schema import user_courses_spec
+from airflow_provider_smartarena.transfers._state import (
+    DEFAULT_STATE_TABLE,
+    StateStore,
+    StreamState,
+    state_spec,
+)
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_smartarena.hooks.smartarena import Page, SmartArenaHook
+
+DEFAULT_TABLE = "smartarena_user_courses"
+MODES = ("incremental", "window", "full_refresh")
+DEFAULT_OVERLAP = dt.timedelta(minutes=5)
+_ONE_SECOND = dt.timedelta(seconds=1)
+_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _text(value: dt.datetime | None) -> str | None:
+    return value.strftime(_FORMAT) if value is not None else None
+
+
+def _as_overlap(value: dt.timedelta | float) -> dt.timedelta:
+    overlap = value if isinstance(value, dt.timedelta) else dt.timedelta(minutes=float(value))
+    if overlap < dt.timedelta(0):
+        raise ValueError(f"overlap must not be negative, got {value!r}")
+    return overlap
+
+
+@dataclass
+class _Bounds:
+    """What a run asks for and keeps: ``updated_at > since``, then ``start <= updated_at < end``."""
+
+    since: dt.datetime | None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        """An empty window, e.g. the zero-length data interval of a manual run in Airflow 3."""
+        return self.start is not None and self.start == self.end
+
+    def keeps(self, updated_at: dt.datetime | None) -> bool:
+        if self.start is None and self.end is None:
+            return True
+        if updated_at is None:
+            return False
+        return (self.start is None or updated_at >= self.start) and (
+            self.end is None or updated_at < self.end
+        )
+
+
+@dataclass
+class _Stats:
+    passes: int = 0
+    pages: int = 0
+    records_read: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    older_than_watermark: int = 0
+    after_t0: int = 0
+    newest: dt.datetime | None = None
+    oldest: dt.datetime | None = None
+    drift: list[str] = field(default_factory=list)
+
+    def note(self, updated_at: dt.datetime | None, previous: StreamState | None, t0: dt.datetime) -> None:
+        if updated_at is None:
+            return
+        if self.newest is None or updated_at > self.newest:
+            self.newest = updated_at
+        if self.oldest is None or updated_at < self.oldest:
+            self.oldest = updated_at
+        if previous is not None and updated_at <= previous.watermark:
+            self.older_than_watermark += 1
+        if updated_at > t0:
+            self.after_t0 += 1
+
+
+class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
+    """Copy user course activities into a table, incrementally by ``updated_at``.
+
+    The table (created if missing) has one row per (``user_mapping_code``, ``course_mapping_code``),
+    a typed column for every documented returned field, ``modules`` and ``live_sessions`` as JSON
+    text, and ``_extracted_at`` / ``_deleted_at``. Rows are upserted in batches as pages arrive;
+    an older record never overwrites a newer one. Returns (as XCom) and logs a run summary.
+
+    :param smartarena_conn_id: the Smart ARENA connection. (templated)
+    :param sql_conn_id: the target database connection (any common-sql hook). (templated)
+    :param table: the target table. (templated)
+    :param state_table: the table holding the watermarks (created if missing). (templated)
+    :param mode: ``"incremental"`` (from the stored watermark), ``"window"`` (``[window_start,
+        window_end)`` for backfills; never reads or writes the state), or ``"full_refresh"`` (reads
+        everything, resets the watermark).
+    :param overlap: how far before the watermark to re-read, a ``timedelta`` or minutes; covers
+        records committed late on the server. The summary's ``rows_older_than_watermark`` tells
+        how much of it was used.
+    :param window_start: start of the window (included), e.g. ``"{{ data_interval_start }}"``;
+        naive values are in the server's time zone. (templated)
+    :param window_end: end of the window (excluded), e.g. ``"{{ data_interval_end }}"``. (templated)
+    :param mark_deleted: in ``full_refresh`` mode, set ``_deleted_at`` on rows the source no longer
+        returns (only after a complete read). Not allowed with filters.
+    :param max_concurrency: pages fetched at once when the envelope tells the page count.
+    :param user_mapping_code: API filter: only this user's activities. (templated)
+    :param type: API filter: course type (1, 5, 254, 253). (templated)
+    :param date_finished: API filter: activities completed after this date. (templated)
+    :param modules_data: include the course modules (the API's default). (templated)
+    :param stream: name of the watermark in the state table; by default derived from the table
+        and the filters, so differently filtered tasks keep separate watermarks. (templated)
+    :param batch_size: rows per upsert and per transaction.
+    :param sql_dialect: force ``"staged"`` or ``"merge"`` upserts instead of the hook's dialect.
+    """
+
+    template_fields: Sequence[str] = (
+        *SmartArenaSqlTransferBase.template_fields,
+        "state_table",
+        "window_start",
+        "window_end",
+        "user_mapping_code",
+        "type",
+        "date_finished",
+        "modules_data",
+        "stream",
+    )
+    source_path = USER_COURSES.path
+
+    def __init__(
+        self,
+        *,
+        table: str = DEFAULT_TABLE,
+        state_table: str = DEFAULT_STATE_TABLE,
+        mode: str = "incremental",
+        overlap: dt.timedelta | float = DEFAULT_OVERLAP,
+        window_start: Any = None,
+        window_end: Any = None,
+        mark_deleted: bool = False,
+        max_concurrency: int = 4,
+        user_mapping_code: str | None = None,
+        type: Any = None,
+        date_finished: Any = None,
+        modules_data: Any = True,
+        stream: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(table=table, **kwargs)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode == "window" and (window_start is None or window_end is None):
+            raise ValueError("mode='window' needs window_start and window_end")
+        if mode != "window" and (window_start is not None or window_end is not None):
+            raise ValueError("window_start and window_end are only used with mode='window'")
+        if mark_deleted and mode != "full_refresh":
+            raise ValueError("mark_deleted needs mode='full_refresh' (only a full read shows what is gone)")
+        if mark_deleted and any(v is not None for v in (user_mapping_code, type, date_finished)):
+            raise ValueError("mark_deleted cannot be combined with filters: unseen rows would be marked")
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be a positive whole number, got {max_concurrency!r}")
+        self.state_table = state_table
+        self.mode = mode
+        self.overlap = _as_overlap(overlap)
+        self.window_start = window_start
+        self.window_end = window_end
+        self.mark_deleted = mark_deleted
+        self.max_concurrency = max_concurrency
+        self.user_mapping_code = user_mapping_code
+        self.type = type
+        self.date_finished = date_finished
+        self.modules_data = modules_data
+        self.stream = stream
+
+    # ------------------------------------------------------------------ parameters
+
+    def _filters(self) -> dict[str, Any]:
+        return {
+            "user_mapping_code": self.user_mapping_code,
+            "type": self.type,
+            "date_finished": self.date_finished,
+            "modules_data": self.modules_data,
+        }
+
+    def stream_name(self) -> str:
+        """The state key of this task: ``usercourses:<table>`` plus the filters that narrow it."""
+        if self.stream:
+            return self.stream
+        narrowing = {k: v for k, v in self._filters().items() if k != "modules_data" and v is not None}
+        suffix = "&".join(f"{k}={v}" for k, v in sorted(narrowing.items()))
+        return f"usercourses:{self.table}" + (f"?{suffix}" if suffix else "")
+
+    def _bounds(self, previous: StreamState | None, tz: ZoneInfo) -> _Bounds:
+        if self.mode == "window":
+            start = to_server_datetime(self.window_start, tz)
+            end = to_server_datetime(self.window_end, tz)
+            if end < start:
+                raise ValueError(f"window_end ({end}) is before window_start ({start})")
+            # The API filter is "strictly after" with one-second resolution: ask from one second
+            # before start to include rows at exactly start; rows at or after end are dropped here.
+            return _Bounds(since=start - _ONE_SECOND, start=start, end=end)
+        if self.mode == "incremental" and previous is not None:
+            return _Bounds(since=previous.watermark - self.overlap)
+        return _Bounds(since=None)
+
+    # ------------------------------------------------------------------ run
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = self.get_smartarena_hook()
+        try:
+            summary = self._run(hook)
+        finally:
+            hook.close()
+        self._rows_written = summary["rows_written"]
+        self.log.info(
+            "Smart ARENA usercourses -> %s (%s): %d pages, %d records read, %d duplicates collapsed, "
+            "%d rows written, %d older than the previous watermark, watermark %s -> %s",
+            self.table,
+            self.mode,
+            summary["pages"],
+            summary["records_read"],
+            summary["duplicates_collapsed"],
+            summary["rows_written"],
+            summary["rows_older_than_watermark"],
+            summary["previous_watermark"],
+            summary["new_watermark"],
+        )
+        self.log.info("Run summary: %s", summary)
+        self.emit_asset_event(
+            context,
+            {
+                "rows_upserted": summary["rows_written"],
+                "watermark": summary["new_watermark"],
+                "mode": self.mode,
+                "window": summary["window"],
+            },
+        )
+        return summary
+
+    def _run(self, hook: SmartArenaHook) -> dict[str, Any]:
+        tz = hook.timezone
+        loader = SqlLoader(
+            self.get_sql_hook(),
+            user_courses_spec(self.table),
+            tz=tz,
+            extracted_at=self.utc_now(),
+            batch_size=self.batch_size,
+            dialect=self.sql_dialect,
+            # A backfill never reads nor writes the state, so it does not create its table either.
+            extra_tables=() if self.mode == "window" else (state_spec(self.state_table),),
+        )
+        with loader:
+            store = StateStore(loader.dialect, self.state_table, self.smartarena_conn_id, self.stream_name())
+            previous = store.read(loader.connection, tz) if self.mode != "window" else None
+            # T0 before the first page: rows changed from now on are re-read by the next run.
+            t0 = to_server_datetime(hook.server_now(), tz)
+            bounds = self._bounds(previous, tz)
+            stats = _Stats()
+            complete = self._read(hook, loader, bounds, stats, previous, t0)
+            watermark = self._new_watermark(previous, stats, t0, complete)
+            marked: list[int] = []
+
+            def finish(cursor: Any) -> None:
+                # The same transaction as the last batch: the watermark never covers uncommitted rows.
+                if watermark is not None:
+                    rows = loader.rows_written + loader.pending
+                    store.write(
+                        cursor, watermark, tz, mode=self.mode, rows_written=rows, run_id=self._run_id()
+                    )
+                if self.mark_deleted and complete:
+                    marked.append(loader.mark_deleted(cursor))
+
+            loader.flush(then=finish)
+        if self.mode == "window" and not complete:
+            raise AirflowException(
+                "Records kept moving while the window was read, so some may have been skipped; "
+                f"the rows read were committed, retry to read the window again ({'; '.join(stats.drift)})"
+            )
+        return self._summary(tz, bounds, stats, loader, previous, watermark, t0, marked, complete)
+
+    def _read(
+        self,
+        hook: SmartArenaHook,
+        loader: SqlLoader,
+        bounds: _Bounds,
+        stats: _Stats,
+        previous: StreamState | None,
+        t0: dt.datetime,
+    ) -> bool:
+        """Read the window (twice if it drifted) into the loader; True when a pass saw no drift."""
+        if bounds.empty:
+            self.log.info("The window [%s, %s) is empty: nothing to read", bounds.start, bounds.end)
+            return True
+        build = loader.builder.build
+        put = loader.put
+        # Rows at or before the previous watermark only say something about the overlap when
+        # reading incrementally from it.
+        reference = previous if self.mode == "incremental" else None
+
+        def handle(record: Mapping[str, Any]) -> tuple[Any, ...] | None:
+            key, updated_at, row = build(record)
+            if bounds.keeps(updated_at):
+                stats.note(updated_at, reference, t0)
+                put(key, updated_at, row)
+            else:
+                stats.filtered += 1
+            return None if None in key else key
+
+        def open_pages() -> Iterator[Page]:
+            return hook.iter_user_course_pages(
+                updated_after=bounds.since, max_concurrency=self.max_concurrency, **self._filters()
+            )
+
+        complete, passes = read_with_one_retry(open_pages, handle, between=loader.flush, log=self.log)
+        stats.passes = len(passes)
+        for number, result in enumerate(passes, 1):
+            stats.pages += result.pages
+            stats.records_read += result.records
+            stats.duplicates += result.duplicates
+            stats.drift += [f"pass {number}: {reason}" for reason in result.drift]
+        if not complete and self.mode != "window":
+            self.log.warning("Rows read are kept; the watermark is not advanced, the next run re-reads")
+        return complete
+
+    def _new_watermark(
+        self, previous: StreamState | None, stats: _Stats, t0: dt.datetime, complete: bool
+    ) -> dt.datetime | None:
+        """The watermark to store, or None to leave the state as it is."""
+        if self.mode == "window" or not complete or stats.newest is None:
+            return None
+        # Rows dated after T0 (changed during the run, or future-dated) must not move it past T0.
+        # The Date header has one-second resolution: a row changed later in T0's own second is
+        # dated T0, so the cap is the second before it.
+        watermark = min(stats.newest, t0 - _ONE_SECOND)
+        if self.mode == "incremental" and previous is not None and watermark <= previous.watermark:
+            return None  # the overlap only re-read rows already covered
+        return watermark
+
+    def _run_id(self) -> str | None:
+        try:
+            from airflow.providers.common.compat.sdk import get_current_context
+
+            return str(get_current_context()["run_id"])
+        except Exception:  # execute() called outside a task run
+            return None
+
+    def _summary(
+        self,
+        tz: ZoneInfo,
+        bounds: _Bounds,
+        stats: _Stats,
+        loader: SqlLoader,
+        previous: StreamState | None,
+        watermark: dt.datetime | None,
+        t0: dt.datetime,
+        marked: list[int],
+        complete: bool,
+    ) -> dict[str, Any]:
+        previous_text = _text(previous.watermark) if previous else None
+        return {
+            "mode": self.mode,
+            "table": self.table,
+            "stream": self.stream_name(),
+            "server_timezone": tz.key,
+            "window": {
+                "updated_after": _text(bounds.since),
+                "start": _text(bounds.start),
+                "end": _text(bounds.end),
+            },
+            "t0": _text(t0),
+            "previous_watermark": previous_text,
+            "new_watermark": _text(watermark) if watermark is not None else previous_text,
+            "watermark_advanced": watermark is not None,
+            "complete": complete,
+            "passes": stats.passes,
+            "drift": stats.drift,
+            "pages": stats.pages,
+            "records_read": stats.records_read,
+            "duplicates_collapsed": stats.duplicates,
+            "rows_filtered": stats.filtered,
+            "rows_without_key": loader.skipped_without_key,
+            "rows_written": loader.rows_written,
+            "batches": loader.batches,
+            "rows_older_than_watermark": stats.older_than_watermark,
+            "rows_after_t0": stats.after_t0,
+            "oldest_updated_at": _text(stats.oldest),
+            "newest_updated_at": _text(stats.newest),
+            "rows_marked_deleted": marked[0] if marked else 0,
+            "schema_changes": loader.schema_changes,
+        }
