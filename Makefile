@@ -5,6 +5,8 @@ UV_VERSION := 0.13.9
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# Tests wait on loopback HTTP and subprocesses more than on the CPU: two workers fit 2 cores.
+PYTEST_WORKERS ?= 2
 # The Airflow 2.11 compatibility lane has its own environment, pinned by ci/airflow-2.11.txt.
 AF2_VENV ?= .venv-airflow2
 AF2_TESTS ?= tests/test_resources.py tests/hook tests/operators tests/transfers
@@ -33,7 +35,7 @@ demo: venv
 	$(BIN)/python scripts/demo.py
 
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-airflow2: venv
 	@test -x $(AF2_VENV)/bin/python || $(PYTHON) -m venv $(AF2_VENV)
