@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 # The Airflow 2.11 compatibility lane has its own environment, pinned by ci/airflow-2.11.txt.
 AF2_VENV ?= .venv-airflow2
-AF2_TESTS ?= tests/test_resources.py tests/hook tests/operators tests/transfers
+AF2_TESTS ?= tests/test_resources.py tests/test_provider_registration.py tests/hook tests/operators tests/transfers
 
 .PHONY: help venv demo test test-airflow2 lint format sandbox clean
 
@@ -41,7 +41,7 @@ test-airflow2: venv
 	@test -x $(AF2_VENV)/bin/python || $(PYTHON) -m venv $(AF2_VENV)
 	$(BIN)/uv pip sync --quiet --python $(AF2_VENV)/bin/python ci/airflow-2.11.txt
 	$(BIN)/uv pip install --quiet --python $(AF2_VENV)/bin/python --no-deps -e .
-	$(AF2_VENV)/bin/python -m pytest -p no:cacheprovider $(AF2_TESTS) $(PYTEST_ARGS)
+	$(AF2_VENV)/bin/python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(AF2_TESTS) $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

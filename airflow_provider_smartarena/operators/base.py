@@ -81,9 +81,13 @@ _VERBS = {"create": "Creating", "update": "Updating", "upsert": "Upserting", "de
 
 
 def _task_argument_names() -> frozenset[str]:
-    """BaseOperator's own keyword arguments (task_id, retries, start_date, email ...)."""
+    """BaseOperator's own keyword arguments (task_id, retries, start_date, email ...).
+
+    Keyword-only on Airflow 3, positional-or-keyword on Airflow 2.
+    """
+    named = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     params = inspect.signature(BaseOperator.__init__).parameters.values()
-    return frozenset(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(p.name for p in params if p.kind in named and p.name != "self")
 
 
 TASK_ARGUMENTS = _task_argument_names()

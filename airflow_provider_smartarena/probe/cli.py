@@ -72,9 +72,31 @@ def _quiet_logs() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     try:
         from airflow.sdk.log import configure_logging
-    except ImportError:  # Airflow 2 logs through the standard library, configured above
+    except ImportError:  # Airflow 2 logs through the standard library
+        _stdlib_logs_to_stderr()
         return
     configure_logging(log_level="WARNING", output=sys.stderr, colored_console_log=False)
+
+
+def _stdlib_logs_to_stderr() -> None:
+    """Airflow 2 configured the root logger at import, with a console handler on stdout at INFO.
+
+    Console handlers are replaced by stderr ones (same format and filters, secret masking included)
+    that pass warnings only: a level on the root logger would not stop INFO records propagated from
+    ``airflow.task.*`` loggers, which have a level of their own.
+    """
+    consoles = (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if not isinstance(old, logging.StreamHandler) or old.stream not in consoles:
+            continue
+        new = logging.StreamHandler(sys.stderr)
+        new.setFormatter(old.formatter)
+        for log_filter in old.filters:
+            new.addFilter(log_filter)
+        new.setLevel(logging.WARNING)
+        root.removeHandler(old)
+        root.addHandler(new)
 
 
 def _output(report: ProbeReport, json_path: str | None) -> int:

@@ -7,7 +7,7 @@ import socket
 from typing import Any
 
 import pytest
-from airflow.sdk._shared.secrets_masker import redact
+from airflow.providers.common.compat.sdk import redact
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -62,6 +63,11 @@ def test_cli_as_a_subprocess(fresh_sandbox: SandboxServer, tmp_path: Path) -> No
 def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     # main() reconfigures Airflow's logging for a CLI process; not inside the test session.
     monkeypatch.setattr(cli, "_quiet_logs", lambda: None)
+    # There, Airflow 2's console handler on the root logger would print logs to stdout and stderr:
+    # silence it for the test (pytest still captures the records).
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "RedirectStdHandler":
+            monkeypatch.setattr(handler, "level", logging.CRITICAL + 1)
 
 
 def _set_connection(monkeypatch: pytest.MonkeyPatch, connection: str) -> None:
