@@ -30,7 +30,7 @@ SANDBOX = {"seed": 7, "users": 300, "branches": 12, "courses": 30, "activities":
 TICK_CHANGES = 250
 EXTRACT_DAG = "smartarena_usercourses_to_warehouse"
 SYNC_DAG = "smartarena_user_provisioning_from_csv"
-FINISHED = (2, 3, 4)
+PLURALS = {"branch": "branches"}
 
 
 class DemoError(RuntimeError):
@@ -137,7 +137,7 @@ def print_summary(env: dict[str, str], sandbox: SandboxServer, elapsed: float) -
     print("Provisioned from dags_examples/data/hr_users.csv:")
     for resource, outcomes in sorted(sync.get("counts", {}).items()):
         done = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()) if n)
-        print(f"  {resource + 's':<12} {done}")
+        print(f"  {PLURALS.get(resource, resource + 's'):<12} {done}")
     for number, summary in enumerate(runs, start=1):
         print(
             f"Extraction run {number} ({summary.get('mode')}): read {summary.get('records_read')} records "
