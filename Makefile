@@ -11,12 +11,13 @@ PYTEST_WORKERS ?= 2
 AF2_VENV ?= .venv-airflow2
 AF2_TESTS ?= tests/test_resources.py tests/test_provider_registration.py tests/hook tests/operators tests/transfers
 
-.PHONY: help venv demo test test-airflow2 lint format sandbox clean
+.PHONY: help venv demo test test-airflow2 lint format sandbox clean bench bench-full bench-venv
 
 help:
 	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
 	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
 	@echo "make test-airflow2  a second lane on Airflow 2.11 (hook, operators, transfers, one DAG run)"
+	@echo "make bench      quick benchmarks (writes docs/benchmarks.md); make bench-full for the issues' sizes"
 	@echo "make lint       ruff check, ruff format --check and mypy"
 	@echo "make format     apply ruff formatting and safe fixes"
 	@echo "make sandbox    run a local Smart ARENA sandbox on 127.0.0.1:8765"
@@ -55,5 +56,27 @@ format: venv
 sandbox: venv
 	$(BIN)/smartarena-sandbox --port 8765 --seed 1 --users 200 --courses 20 --activities 5000
 
+# Benchmarks (docs/benchmarks.md): their own environment, the pins of uv.lock plus
+# benchmarks/requirements.txt (dlt, matplotlib, the HTTP provider), never the provider's own.
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.synced-$(shell cat uv.lock pyproject.toml benchmarks/requirements.txt | cksum | cut -d' ' -f1)
+BENCH_ARGS ?=
+
+bench-venv: $(BENCH_STAMP)
+
+$(BENCH_STAMP): $(STAMP) benchmarks/requirements.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BIN)/uv export --quiet --frozen --no-hashes --no-emit-project --format requirements-txt -o $(BENCH_VENV)/uv-lock.txt
+	$(BIN)/uv pip install --quiet --python $(BENCH_VENV)/bin/python -r $(BENCH_VENV)/uv-lock.txt -r benchmarks/requirements.txt
+	$(BIN)/uv pip install --quiet --python $(BENCH_VENV)/bin/python --no-deps -e .
+	@rm -f $(BENCH_VENV)/.synced-*
+	@touch $@
+
+bench: bench-venv
+	$(BENCH_VENV)/bin/python -m benchmarks --mode quick $(BENCH_ARGS)
+
+bench-full: bench-venv
+	$(BENCH_VENV)/bin/python -m benchmarks --mode full $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) $(AF2_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(AF2_VENV) $(BENCH_VENV) .bench .pytest_cache .mypy_cache .ruff_cache .hypothesis

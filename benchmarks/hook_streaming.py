@@ -120,7 +120,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.activities % args.page_size or args.small % args.page_size:
         raise SystemExit("--activities and --small must be multiples of --page-size")
     sizes = {"activities": args.activities, "users": max(50, args.activities // 20), "courses": 200}
-    with run_sandbox(page_size=args.page_size, **sizes) as sandbox:
+    latency_ms = getattr(args, "latency_ms", 0)
+    with run_sandbox(page_size=args.page_size, latency_ms=latency_ms, **sizes) as sandbox:
         os.environ[CONN_ENV] = sandbox.connection_json()
         hook_runs: list[tuple[float, float]] = []
         bare_runs: list[tuple[float, float]] = []
@@ -168,6 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     return {
         "activities": args.activities,
+        "latency_ms": latency_ms,
         "page_size": args.page_size,
         "reps": args.reps,
         "hook_runs": hook_runs,
@@ -195,6 +197,7 @@ def report(result: dict[str, Any], concurrency: int) -> str:
     n = result["activities"]
     lines = [
         f"Streaming {n} activities, {result['page_size']} a page, modules_data={int(result['modules'])}, "
+        f"{result.get('latency_ms', 0)} ms latency, "
         f"median of {result['reps']} alternating reps",
         "",
         f"{'':28}{'wall s':>10}{'records/s':>12}{'client CPU s':>14}",
@@ -248,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--activities", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=20_000, help="records of the smaller memory run")
     parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--latency-ms", type=int, default=0, help="sandbox latency per request")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument(
         "--concurrency", type=int, default=4, help="also time the hook with this many pages at once"

@@ -1,0 +1,170 @@
+"""``docs/benchmarks.md`` from the figures: targets first, then every scenario's tables and charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import extract_suite, hook_suite, parse_suite, sync_suite
+from benchmarks.targets import Verdict, judge
+
+COMMANDS = {"quick": "make bench", "full": "make bench-full"}
+REPRODUCE = """\
+```sh
+make bench        # quick, a few minutes (this run's time is under Machine): docs/benchmarks.md
+make bench-full   # the issues' sizes (20k, 100k, 200k records), about an hour: docs/benchmarks-full.md
+```
+
+Charts go to `docs/images/<page>_*.png`.
+
+Both build `.venv-bench` first: the pins of `uv.lock` plus `benchmarks/requirements.txt` (dlt,
+matplotlib, the HTTP provider), which never enter the provider's own environment. Without them the
+harness still runs (`.venv/bin/python -m benchmarks --mode quick`), marking dlt and the HttpHook
+loop n/a and drawing no charts. `--render-only .bench/figures-quick.json` rewrites the page from
+the last figures; `--only extraction,hook,sync,parse` runs a subset.
+"""
+
+METHOD = """\
+- Every scenario starts its own sandbox (`airflow_provider_smartarena.sandbox.testing.run_sandbox`,
+  a separate process) with the data size and the latency per request named in its table, on the
+  same machine as the client.
+- Contenders run alternately in the same script (the order rotates every repetition) and the
+  tables show medians; ratios are medians of the per-repetition ratios, so the machine's drift
+  between repetitions cancels out. The machine is shared, so absolute times are noisy: the ratios
+  are what count.
+- Extraction: each contender has its own process, which imports what it uses once (as a task does
+  after its DAG file is parsed) and then runs one extraction per repetition into a new SQLite file.
+  CPU is that process's user + system time during the extraction (the sandbox is another
+  process); peak RSS is the process's high-water mark during the run (reset before each run to
+  the RSS at that moment, which includes what earlier runs left allocated). Sizes run smallest
+  first. Airflow's import alone is about 125 MB of it.
+- The extraction sandbox holds `records / 50 + 1` users and 50 courses, serves 100 records a page
+  in the Laravel envelope, course modules included (the API's default). Contenders:
+  - `httphook-loop`: `HttpHook.run` for the token and for each page (like `HttpOperator`: a new
+    `requests.Session` and a connection lookup per call), every row kept in a list, then
+    `DbApiHook.insert_rows` (SQLite, `replace=True`, a commit every 1000 rows);
+  - `requests-loop`: the same loop on one `requests.Session` (`benchmarks/extraction.py`);
+  - `dlt`: `rest_api_source` with `oauth2_client_credentials` auth and the `page_number` paginator
+    (`base_page=1`, `total_path="last_page"`, `data_selector="data"`), merge on the natural key,
+    nested lists kept as JSON (`max_table_nesting=0`), into the same kind of SQLite file through
+    the `sqlalchemy` destination; a fresh pipeline each run (its extract, normalize and load steps);
+  - `transfer-seq`, `transfer-conc`: `SmartArenaUserCoursesToSqlOperator.execute()` on an empty
+    database (a first incremental run reads everything), `max_concurrency=1` and the default;
+  - `fetch-conc`: `SmartArenaHook.iter_user_course_pages()` at the transfer's default concurrency,
+    records counted, nothing stored: what this server allows, for reference.
+- The floor is pages x latency / concurrency: what the injected latency alone costs, with a server
+  that answers in no time.
+- Hook streaming runs `benchmarks/hook_streaming.py` (without course modules); provisioning runs
+  `benchmarks/sync.py` (sync, the same sync again, then the PUT-everything loop, in that order,
+  each on a freshly seeded sandbox); DAG parse cost runs fresh interpreters
+  (`benchmarks/parse_suite.py`).
+- Not assertions: `tests/test_benchmarks_smoke.py` only checks that the harness runs and reports.
+"""
+
+
+def _machine(m: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"- Date: {m['date']}",
+            f"- CPU: {m['cpu']}, {m['cores']} cores; memory {m['memory_gib']} GiB; {m['os']}",
+            f"- Python {m['python']}; Airflow {m['airflow']}; airflow-provider-smartarena {m['provider']}; "
+            f"apache-airflow-providers-http {m['http_provider']}; dlt {m['dlt']}",
+            f"- Load average (1, 5, 15 min) at the start: {m['load_average']}; at the end: "
+            f"{m.get('load_average_end', '-')}",
+            f"- Mode: `{m['mode']}`; run time {m.get('elapsed_s', 0) / 60:.1f} min; CPU time of all its "
+            f"processes (clients, sandboxes, workers) {m.get('cpu_s_all_processes', 0) / 60:.1f} min",
+        ]
+    )
+
+
+def _targets(verdicts: list[Verdict]) -> str:
+    lines = ["| target | issue | measured | verdict |", "|---|---|---|---|"]
+    lines += [f"| {v.target} | {v.issue} | {v.measured} | {v.label} |" for v in verdicts]
+    return "\n".join(lines)
+
+
+def _gaps(verdicts: list[Verdict]) -> str:
+    missed = [v for v in verdicts if v.met is False]
+    if not missed:
+        return "Every target measured in this run is met.\n"
+    out = []
+    for v in missed:
+        out += [
+            f"### {v.target}",
+            "",
+            f"- Measured: {v.measured}.",
+            f"- Why: {v.gap}",
+            f"- Follow-up: {v.follow_up}",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def _image(charts: dict[str, str], key: str, alt: str) -> str:
+    return f"\n![{alt}]({charts[key]})\n" if key in charts else ""
+
+
+def render(figures: dict[str, Any], charts: dict[str, str], charts_note: str = "") -> str:
+    verdicts = judge(figures)
+    m = figures["machine"]
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{COMMANDS.get(m['mode'], 'python -m benchmarks')}` (`python -m benchmarks --mode "
+        f"{m['mode']}`); do not edit by hand. "
+        "The provider against what a user would otherwise write, on the Smart ARENA sandbox.",
+        "",
+        "## Targets from the issues",
+        "",
+        _targets(verdicts),
+        "",
+        "## Gaps and follow-ups",
+        "",
+        _gaps(verdicts),
+        "## Machine",
+        "",
+        _machine(m),
+        "",
+        "## How to reproduce",
+        "",
+        REPRODUCE,
+    ]
+    parts += _scenarios(figures, charts)
+    if charts_note:
+        parts += ["", charts_note]
+    parts += ["", "## Method", "", METHOD]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _scenarios(figures: dict[str, Any], charts: dict[str, str]) -> list[str]:
+    parts: list[str] = []
+    if figures.get("extraction"):
+        parts += [
+            "## 1. Extraction of usercourses into SQLite",
+            "",
+            extract_suite.render(figures["extraction"]),
+            _image(charts, "extraction", "Extraction wall time by contender"),
+        ]
+    if figures.get("hook"):
+        parts += ["## 2. Hook streaming overhead", "", hook_suite.render(figures["hook"])]
+    if figures.get("sync"):
+        parts += [
+            "## 3. Provisioning: sync against a naive PUT loop",
+            "",
+            sync_suite.render(figures["sync"]),
+            _image(charts, "sync", "Sync against naive loop"),
+        ]
+    if figures.get("parse"):
+        parts += [
+            "## 4. DAG parse cost",
+            "",
+            parse_suite.render(figures["parse"]),
+            _image(charts, "parse", "Import time of the provider's modules"),
+        ]
+    if figures.get("extraction"):
+        parts += [
+            "## 5. Scale",
+            "",
+            extract_suite.render_scale(figures["extraction"]),
+            _image(charts, "scale", "Extraction time and peak memory by number of records"),
+        ]
+    return parts

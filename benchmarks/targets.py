@@ -1,0 +1,331 @@
+"""The performance targets set by the issues, judged against the figures.
+
+Each verdict is ``met``, ``not met`` or ``not measured``; where a target is not met, the gap is
+explained from the figures themselves and a follow-up is proposed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import extract_suite, hook_suite, sync_suite
+from benchmarks.extract_suite import PAGE_SIZE
+
+RSS_FLAT_MB = 20.0  # issue 3's bound for "does not grow", used for issue 5's "flat" too
+
+
+@dataclass
+class Verdict:
+    target: str
+    issue: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+    gap: str = ""
+    follow_up: str = ""
+
+    @property
+    def label(self) -> str:
+        return {True: "met", False: "**not met**", None: "not measured"}[self.met]
+
+
+def _rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    return extract_suite.summarize(figures["extraction"]) if figures.get("extraction") else []
+
+
+def _pick(rows: list[dict[str, Any]], contender: str, latency: int) -> dict[str, Any] | None:
+    """The contender's row at this latency and the largest size measured at it."""
+    mine = [r for r in rows if r["contender"] == contender and r["latency_ms"] == latency]
+    return max(mine, key=lambda r: r["records"]) if mine else None
+
+
+def _ms_per_page(row: dict[str, Any]) -> float:
+    return row["wall_s"] / (row["records"] / PAGE_SIZE) * 1000
+
+
+# ---------------------------------------------------------------------- extraction (issues 5, 8)
+
+
+def extraction_speedup(figures: dict[str, Any]) -> Verdict:
+    rows = _rows(figures)
+    target = "Extraction at 20 ms: >= 3x faster than the HttpOperator-style loop + insert_rows"
+    conc = _pick(rows, "transfer-conc", 20)
+    if conc is None or conc["speedup"] is None:
+        return Verdict(target, "#5, #8", "-", None)
+    baseline = extract_suite.baseline_of(figures["extraction"])
+    measured = f"{conc['speedup']:.2f}x vs `{baseline}` at {conc['records']:,} records"
+    if conc.get("speedup_vs_requests") and baseline != "requests-loop":
+        measured += f" ({conc['speedup_vs_requests']:.2f}x vs the plain `requests` loop)"
+    verdict = Verdict(target, "#5, #8", measured, conc["speedup"] >= 3)
+    if not verdict.met:
+        verdict.gap = _speedup_gap(rows, conc, baseline)
+        verdict.follow_up = (
+            "The same server-side limit as the floor target below, and the same follow-up; the loader's CPU "
+            "(see the CPU target) is the part of the gap that is the provider's own."
+        )
+    return verdict
+
+
+def _speedup_gap(rows: list[dict[str, Any]], conc: dict[str, Any], baseline: str) -> str:
+    base = _pick(rows, baseline, 20)
+    fetch = _pick(rows, "fetch-conc", 20)
+    assert base is not None
+    gap = (
+        f"The loop takes {_ms_per_page(base):.0f} ms a page (20 ms of it latency, the rest the sandbox "
+        f"rendering the page and the loop's own work), the transfer {_ms_per_page(conc):.0f} ms."
+    )
+    if fetch:
+        gap += (
+            f" The hook's paging alone, with no database, takes {_ms_per_page(fetch):.0f} ms a page at the "
+            f"same concurrency: against this sandbox, on the same 2 cores as the client, no client with "
+            f"that many pages in flight can be more than {base['wall_s'] / fetch['wall_s']:.1f}x faster than "
+            f"the loop; the transfer's own work (rows, upserts) takes the rest."
+        )
+    return gap
+
+
+def extraction_floor(figures: dict[str, Any]) -> Verdict:
+    rows = _rows(figures)
+    target = "Extraction at 20 ms: within 1.5x of the floor (pages x latency / concurrency)"
+    conc = _pick(rows, "transfer-conc", 20)
+    if conc is None:
+        return Verdict(target, "#5", "-", None)
+    concurrency = figures["extraction"]["concurrency"]
+    seq = _pick(rows, "transfer-seq", 20)
+    measured = f"{conc['wall_over_floor']:.2f}x at concurrency {concurrency}"
+    if seq:
+        measured += f"; sequential {seq['wall_over_floor']:.2f}x"
+    verdict = Verdict(target, "#5", measured, conc["wall_over_floor"] <= 1.5)
+    if not verdict.met:
+        verdict.gap, verdict.follow_up = _floor_gap(rows, conc, concurrency)
+    return verdict
+
+
+def _floor_gap(rows: list[dict[str, Any]], conc: dict[str, Any], concurrency: int) -> tuple[str, str]:
+    fetch = _pick(rows, "fetch-conc", 20)
+    requests0 = _pick(rows, "requests-loop", 0)
+    parts = [
+        f"The floor counts only the injected latency ({conc['floor_s']:.2f} s); it assumes the server "
+        "answers in no time."
+    ]
+    if requests0:
+        parts.append(
+            f"With no latency at all, a sequential loop still takes {_ms_per_page(requests0):.0f} ms a page: "
+            "the sandbox renders each page of 100 records (with course modules) on the same 2 cores as "
+            "the client."
+        )
+    if fetch:
+        parts.append(
+            f"The hook's paging alone, without any database, at the same concurrency takes "
+            f"{fetch['wall_s']:.2f} s ({fetch['wall_s'] / conc['floor_s']:.2f}x the floor); the transfer "
+            f"adds {100 * (conc['wall_s'] / fetch['wall_s'] - 1):+.0f}% to it (rows, upserts)."
+        )
+    follow_up = (
+        "Measure the floor target against a server that is not on the client's cores (the sandbox "
+        "behind `taskset` on its own core, or on another host), where the latency dominates as it does "
+        f"with the real service; and consider `max_concurrency` above {concurrency} once the real "
+        "service's rate limits are known (the floor scales with it)."
+    )
+    return " ".join(parts), follow_up
+
+
+def extraction_cpu(figures: dict[str, Any]) -> Verdict:
+    rows = _rows(figures)
+    target = "Extraction CPU < 50 µs per record (client side)"
+    found = [r for r in (_pick(rows, n, 20) for n in ("transfer-seq", "transfer-conc")) if r]
+    if not found:
+        return Verdict(target, "#5", "-", None)
+    worst = max(r["cpu_us_per_record"] for r in found)
+    measured = ", ".join(f"`{r['contender']}` {r['cpu_us_per_record']:.1f} µs" for r in found)
+    measured += f" at {found[0]['records']:,} records, 20 ms"
+    verdict = Verdict(target, "#5", measured, worst < 50)
+    if not verdict.met:
+        fetch = _pick(rows, "fetch-conc", 20)
+        base = _pick(rows, extract_suite.baseline_of(figures["extraction"]), 20)
+        gap = []
+        if fetch:
+            gap.append(
+                f"Of it, the hook's paging (HTTP, JSON decoding) is {fetch['cpu_us_per_record']:.1f} µs a "
+                f"record; the rest ({worst - fetch['cpu_us_per_record']:.1f} µs) is building rows and "
+                "the SQLite upserts."
+            )
+        if base:
+            gap.append(f"The loop a user writes costs {base['cpu_us_per_record']:.1f} µs a record.")
+        gap.append("CPU time is inflated when the machine is loaded (shared caches, other processes).")
+        verdict.gap = " ".join(gap)
+        verdict.follow_up = (
+            "Profile one 20k run (`python -m cProfile -m benchmarks.extract_worker ...`) and cut the "
+            "per-record work in the loader's row building and the upsert statement (e.g. executemany of "
+            "pre-built tuples, no per-row datetime parsing where the text is already in the server's format)."
+        )
+    return verdict
+
+
+def extraction_memory(figures: dict[str, Any]) -> Verdict:
+    target = f"Extraction peak memory flat from 20k to 200k records (< {RSS_FLAT_MB:.0f} MB apart)"
+    if not figures.get("extraction"):
+        return Verdict(target, "#5", "-", None)
+    peaks = extract_suite.memory(figures["extraction"]).get("transfer-conc", {}).get("peak_mb", {})
+    sizes = sorted(peaks)
+    if len(sizes) < 2:
+        return Verdict(target, "#5", "one size only", None)
+    small, large = peaks[sizes[0]], peaks[sizes[-1]]
+    delta = large - small
+    measured = (
+        f"transfer (default concurrency) peak RSS {small:.0f} MB at {sizes[0]:,} and {large:.0f} MB at "
+        f"{sizes[-1]:,} records ({delta:+.1f} MB)"
+    )
+    growth = _growth(extract_suite.memory(figures["extraction"]), sizes[0], sizes[-1])
+    measured += "".join(f"; `{name}` {mb:+.1f} MB" for name, mb in growth.items())
+    if sizes[-1] < 200_000:
+        measured += "; the issue's 200k is measured by `make bench-full`"
+    verdict = Verdict(target, "#5", measured, delta < RSS_FLAT_MB)
+    if not verdict.met:
+        verdict.gap, verdict.follow_up = _memory_gap(growth, delta)
+    return verdict
+
+
+def _growth(memory: dict[str, dict[str, Any]], small: int, large: int) -> dict[str, float]:
+    """Peak RSS at ``large`` minus at ``small`` for the sequential transfer and the paging alone."""
+    out = {}
+    for name in ("transfer-seq", "fetch-conc"):
+        peaks = memory.get(name, {}).get("peak_mb", {})
+        if small in peaks and large in peaks:
+            out[name] = peaks[large] - peaks[small]
+    return out
+
+
+def _memory_gap(growth: dict[str, float], delta: float) -> tuple[str, str]:
+    seq, fetch = growth.get("transfer-seq"), growth.get("fetch-conc")
+    if seq is None or fetch is None or seq >= RSS_FLAT_MB or fetch < delta / 2:
+        return (
+            "Peak RSS grows with the number of records.",
+            "Trace the transfer at both sizes (`benchmarks/extraction.py --trace-memory` for Python's heap).",
+        )
+    gap = (
+        "The sequential transfer stays level; the concurrent one grows about as much as the hook's "
+        "concurrent paging alone (`fetch-conc`), so the growth comes with fetching pages on several "
+        "threads, not from the loader. `benchmarks/extraction.py --trace-memory` shows whether Python "
+        "objects grow: when this page was first written, the peak Python heap was level (about 5 MB "
+        "fetching 20k and 100k records), which points at the C allocator keeping what the threads' "
+        "response buffers (160 KiB a page) freed; `MALLOC_ARENA_MAX=2` lowered the level but not the slope."
+    )
+    follow_up = (
+        "Reuse one buffer per fetching thread or release memory between batches (`malloc_trim(0)` via "
+        "ctypes on glibc) and re-measure 20k against 200k; until then, document that memory is level with "
+        "`max_concurrency=1` and grows slowly (tens of MB per 100k records) with more."
+    )
+    return gap, follow_up
+
+
+# ---------------------------------------------------------------------- hook (issue 3)
+
+
+def hook_overhead(figures: dict[str, Any]) -> Verdict:
+    target = "Hook streaming overhead over a bare requests loop < 10%"
+    runs = figures.get("hook", {}).get("runs", [])
+    if not runs:
+        return Verdict(target, "#3", "-", None)
+    measured = "; ".join(
+        f"wall {100 * (r['wall_ratio'] - 1):+.1f}% (CPU {100 * (r['cpu_ratio'] - 1):+.1f}%) at "
+        f"{r.get('latency_ms', 0)} ms, {r['activities']:,} records"
+        for r in runs
+    )
+    verdict = Verdict(target, "#3", measured, all(r["wall_ratio"] < 1.10 for r in runs))
+    if not verdict.met:
+        verdict.gap = (
+            "At 0 ms latency the server and the client share 2 cores, so the hook's extra CPU per page "
+            "(envelope detection, page-repeat checks, token checks) shows almost fully in wall time."
+        )
+        verdict.follow_up = (
+            "Profile `iter_pages` at 0 ms and trim per-page work; re-measure on a quiet machine."
+        )
+    return verdict
+
+
+def hook_memory(figures: dict[str, Any]) -> Verdict:
+    target = f"Hook peak RSS does not grow with records (< {RSS_FLAT_MB:.0f} MB apart)"
+    runs = figures.get("hook", {}).get("runs", [])
+    delta = hook_suite.rss_difference_mb(figures["hook"]) if runs else None
+    if delta is None:
+        return Verdict(target, "#3", "-", None)
+    rss = runs[0]["rss"]
+    measured = f"{delta:+.1f} MB between {rss['small']['records']:,} and {rss['large']['records']:,} records"
+    if rss["large"]["records"] < 100_000:
+        measured += "; the issue's 20k vs 100k is measured by `make bench-full`"
+    verdict = Verdict(target, "#3", measured, delta < RSS_FLAT_MB)
+    if not verdict.met:
+        verdict.gap = "Peak RSS grows with the number of records streamed."
+        verdict.follow_up = "Find what keeps records alive between pages (tracemalloc snapshots per page)."
+    return verdict
+
+
+def hook_tokens(figures: dict[str, Any]) -> Verdict:
+    target = "Exactly one token request per hook run"
+    runs = figures.get("hook", {}).get("runs", [])
+    if not runs:
+        return Verdict(target, "#3", "-", None)
+    seen = sorted({t for r in runs for t in r["tokens"]})
+    return Verdict(target, "#3", f"token requests per run: {seen}", seen == [1])
+
+
+# ---------------------------------------------------------------------- sync (issue 6)
+
+
+def _sync_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    return sync_suite.summarize(figures["sync"]) if figures.get("sync") else []
+
+
+def sync_writes(figures: dict[str, Any]) -> Verdict:
+    target = "Sync of 10,000 users, 1% changed: 1 read + ~100 writes, not 10,000"
+    rows = [r for r in _sync_rows(figures) if r["contender"] == "sync"]
+    if not rows:
+        return Verdict(target, "#6", "-", None)
+    r = rows[-1]
+    users = figures["sync"]["users"]
+    measured = f"{r['read_calls']} read + {r['write_calls']} writes for {r['changed']} changed of {users:,}"
+    return Verdict(target, "#6", measured, r["read_calls"] == 1 and r["write_calls"] == r["changed"])
+
+
+def sync_time(figures: dict[str, Any]) -> Verdict:
+    target = "Sync of 10,000 users, 1% changed, at 20 ms: under 10 s"
+    rows = [r for r in _sync_rows(figures) if r["contender"] == "sync" and r["latency_ms"] == 20]
+    if not rows:
+        return Verdict(target, "#6", "not run at 20 ms", None)
+    r = rows[0]
+    users = figures["sync"]["users"]
+    verdict = Verdict(target, "#6", f"{r['seconds']:.2f} s for {users:,} users", r["seconds"] < 10)
+    if users < 10_000:
+        verdict.met = None
+    if verdict.met is False:
+        verdict.gap = "The one read of all users or the plan dominates."
+        verdict.follow_up = "Profile the plan step of `SmartArenaUserSyncOperator` at 10k users."
+    return verdict
+
+
+def sync_idempotent(figures: dict[str, Any]) -> Verdict:
+    target = "A second sync with the same input makes no write calls"
+    rows = [r for r in _sync_rows(figures) if r["contender"] == "sync (again)"]
+    if not rows:
+        return Verdict(target, "#6", "-", None)
+    writes = max(r["write_calls"] for r in rows)
+    return Verdict(target, "#6", f"{writes} write calls", writes == 0)
+
+
+CHECKS: tuple[Callable[[dict[str, Any]], Verdict], ...] = (
+    extraction_speedup,
+    extraction_floor,
+    extraction_cpu,
+    extraction_memory,
+    hook_overhead,
+    hook_memory,
+    hook_tokens,
+    sync_writes,
+    sync_time,
+    sync_idempotent,
+)
+
+
+def judge(figures: dict[str, Any]) -> list[Verdict]:
+    return [check(figures) for check in CHECKS]
