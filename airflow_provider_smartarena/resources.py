@@ -98,6 +98,11 @@ def _to_text(fld: Field, value: Any, _tz: dt.tzinfo) -> str:
         raise ValueError(f"longer than {fld.max_length} characters")
     if _CONTROL_RE.search(value):
         raise ValueError("contains control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800"), e.g. from a badly decoded file: no request could carry it.
+        raise ValueError("is not valid Unicode text (it holds a lone surrogate)") from None
     return value
 
 

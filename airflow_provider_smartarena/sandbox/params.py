@@ -58,6 +58,9 @@ async def _read_body(request: Request) -> dict[str, Any]:
         return pairs_to_params(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
         data = json.loads(raw)
+        # An escaped lone surrogate ("\ud800") is valid JSON syntax but no text: PHP's json_decode
+        # refuses it, and stored here it would make every later answer holding it fail to encode.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "The request body is not valid JSON.") from exc
     if not isinstance(data, dict):

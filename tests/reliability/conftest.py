@@ -1,0 +1,77 @@
+"""Fixtures of the reliability and security suite.
+
+The sandbox fixtures (``sandbox``, ``fresh_sandbox``) come from ``tests/conftest.py``; the hook
+fixtures (``make_hook``, ``scripted``, ``log_events``) from ``tests/hook/conftest.py``; the
+``warehouse`` fixture (SQLite, PostgreSQL, MariaDB namespaces) from ``tests/transfers/conftest.py``.
+Tests marked ``soak`` run only with ``SMARTARENA_SOAK=1`` (``make soak``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hook.conftest import log_events, make_hook, scripted  # noqa: F401  (fixtures reused)
+from tests.hook.test_hook_test_connection import _self_signed
+from tests.reliability._support import SOAK, Figures, migrate
+from tests.transfers.conftest import warehouse  # noqa: F401  (fixture reused)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "soak: larger or longer variant, run only with SMARTARENA_SOAK=1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if SOAK:
+        return
+    skip = pytest.mark.skip(reason="soak variant: run with SMARTARENA_SOAK=1 (make soak)")
+    for item in items:
+        if item.get_closest_marker("soak") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_executor_safeguard() -> Iterator[None]:
+    # Calling execute() outside a task runner is what most of these tests mean to do.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*cannot be called outside of the Task Runner.*")
+        yield
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    """Records what a test checked (runs, faults, records compared ...) for the soak report."""
+    return Figures(request.node.nodeid)
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow home whose SQLite metadata database is migrated once per test session.
+
+    xdist workers share it: the first to get the lock migrates, the others wait and copy.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this session's directory, above every worker's own
+    shared = root / "smartarena-airflow-template"
+    shared.mkdir(exist_ok=True)
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (shared / "migrated").exists():
+                migrate(shared)
+                (shared / "migrated").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return shared
+
+
+@pytest.fixture(scope="session")
+def tls_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (which is its own CA bundle) and its key."""
+    return _self_signed(tmp_path_factory.mktemp("tls"))
