@@ -131,7 +131,16 @@ def build_base_url(host: str | None, port: int | None, schema: str | None) -> st
     if "://" not in text:
         scheme = schema.strip().lower() if schema and schema.strip().lower() in ("http", "https") else "https"
         text = f"{scheme}://{text}"
+    # Parsers disagree on user info and back-slashes ("http://a.example\\@127.0.0.1" is loopback
+    # to urllib.parse but a.example to urllib3): such a URL could slip past check_transport.
+    if "\\" in text or any(ch.isspace() for ch in text):
+        raise SmartArenaConfigError(f"connection host must not contain back-slashes or spaces, got {host!r}")
     parts = urlsplit(text)
+    if "@" in parts.netloc:
+        raise SmartArenaConfigError(
+            "connection host must not carry user info (user@host): put the client id in login "
+            "and the client secret in password"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SmartArenaConfigError(
             f"connection host must be an http(s) URL such as {DEFAULT_BASE_URL}, got {host!r}"

@@ -75,6 +75,14 @@ if TYPE_CHECKING:
 
     from airflow_provider_smartarena.probe.model import ProbeReport
 
+#: Told with every TLS failure, so that a failed task says how to fix it as test_connection() does.
+TLS_FIX_HINT = (
+    "If the server uses a private CA, set the connection's verify_ssl extra to its CA bundle path "
+    "(verify_ssl=false turns verification off, which is unsafe)"
+)
+
+_SECRET_KEYS = frozenset({"password", "client_secret"})
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -412,6 +420,8 @@ class SmartArenaHook(BaseHook):
         that ignores the filter cannot make this return another record. A 404 means "no such record".
         """
         res = _resource(resource)
+        if mapping_code is None:  # prepare() drops None, as it does for every optional filter
+            raise SmartArenaInputError(res.key, "is required", res.list.field(res.key).allowed())
         wanted = res.list.prepare({res.key: mapping_code}, tz=self.timezone)[res.key]
         pages = self.iter_pages(res.list, **{res.key: wanted})
         try:
@@ -890,7 +900,9 @@ class SmartArenaHook(BaseHook):
                     **options,
                 )
             except requests.exceptions.SSLError as err:
-                raise SmartArenaTLSError(_reason(err), method=method, path=path) from None
+                raise SmartArenaTLSError(
+                    f"{_reason(err)}. {TLS_FIX_HINT}", method=method, path=path
+                ) from None
             except requests.exceptions.RequestException as err:
                 uncertain = uncertain or _may_have_reached_server(err)
                 if retry < policy.max_retries:
@@ -918,11 +930,25 @@ class SmartArenaHook(BaseHook):
                     retry += 1
                     continue
             if status >= 300:
-                error = _http.error_for(response, method, path, retry_after=self._retry_after(response))
+                error = _http.error_for(
+                    response,
+                    method,
+                    path,
+                    retry_after=self._retry_after(response),
+                    secrets=self._secrets_sent(json_body, form),
+                )
                 if uncertain and settle is not None:
                     return settle(error), date
                 raise error
             return _http.decode_json(response, method, path), date
+
+    def _secrets_sent(self, json_body: Mapping[str, Any] | None, form: Mapping[str, str] | None) -> list[str]:
+        """Secret values a request carried (passwords, the client secret), to keep out of errors."""
+        secrets = [
+            str(v) for body in (json_body, form) if body for k, v in body.items() if k in _SECRET_KEYS and v
+        ]
+        # Longest first, so that a secret containing another is replaced whole.
+        return sorted(set(secrets), key=len, reverse=True)
 
     def _retry_after(self, response: requests.Response) -> float | None:
         now = parse_http_date(response.headers.get("Date")) or _utcnow()

@@ -576,13 +576,6 @@ def test_any_valid_code_round_trips(hook_on_fresh: SmartArenaHook, code: str) ->
     assert hook.get_location(code) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="BUG (hooks/smartarena.py get_record): get_user(None) (any get_<resource>(None), e.g. a "
-    "template that rendered to None) raises a bare KeyError('mapping_code') instead of a "
-    "SmartArenaInputError naming the field",
-)
 @pytest.mark.parametrize("name", sorted(RESOURCES))
 def test_getting_a_record_without_a_code_is_bad_input(quiet_sandbox: SandboxServer, name: str) -> None:
     with pytest.raises(SmartArenaInputError, match="mapping_code"):

@@ -256,13 +256,6 @@ def test_a_record_with_a_wrong_type_is_a_clear_smartarena_error(
 # a server that echoes what it was sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (hooks/_http.py error_for/server_message): a server message that quotes the request "
-    "is copied into the exception, so a password sent with the request appears in str(error), in "
-    "batch results and in the sync's XCom summary",
-)
 def test_a_server_echoing_the_password_does_not_put_it_in_the_error(scripted: Any, make_hook: Any) -> None:
     password = "Echoed-Passw0rd-6152"
 
