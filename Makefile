@@ -11,11 +11,12 @@ PYTEST_WORKERS ?= 2
 AF2_VENV ?= .venv-airflow2
 AF2_TESTS ?= tests/test_resources.py tests/test_provider_registration.py tests/hook tests/operators tests/transfers
 
-.PHONY: help venv demo test test-airflow2 lint format sandbox clean bench bench-full bench-venv
+.PHONY: help venv demo test soak test-airflow2 lint format sandbox clean bench bench-full bench-venv
 
 help:
 	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
 	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
+	@echo "make soak       the reliability suite at soak scale (chaos, crashes, a minute of load), with figures"
 	@echo "make test-airflow2  a second lane on Airflow 2.11 (hook, operators, transfers, one DAG run)"
 	@echo "make bench      quick benchmarks (writes docs/benchmarks.md); make bench-full for the issues' sizes"
 	@echo "make lint       ruff check, ruff format --check and mypy"
@@ -37,6 +38,9 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+soak: venv
+	$(BIN)/python tests/reliability/soak.py $(PYTEST_ARGS)
 
 test-airflow2: venv
 	@test -x $(AF2_VENV)/bin/python || $(PYTHON) -m venv $(AF2_VENV)
