@@ -267,6 +267,10 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
 
     def _run(self, hook: SmartArenaHook) -> dict[str, Any]:
         tz = hook.timezone
+        # Bad input fails before any table is created or any request is sent.
+        USER_COURSES.prepare(self._filters(), tz)
+        for bound in (self.window_start, self.window_end):
+            USER_COURSES.prepare({"updated_at": bound}, tz)
         loader = SqlLoader(
             self.get_sql_hook(),
             user_courses_spec(self.table),

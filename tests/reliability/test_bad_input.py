@@ -407,13 +407,6 @@ TRANSFER_FILTERS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (transfers/usercourses_to_sql.py _run): the filters are validated only when the pages "
-    "are opened, after the loader created the tables and hook.server_now() fetched a token and made a "
-    "probe request; they should be checked (USER_COURSES.prepare) before anything else",
-)
 @pytest.mark.parametrize(("filters", "field"), TRANSFER_FILTERS)
 def test_bad_extraction_filters_fail_before_any_request(
     quiet_sandbox: SandboxServer,
