@@ -11,10 +11,11 @@ PYTEST_WORKERS ?= 2
 AF2_VENV ?= .venv-airflow2
 AF2_TESTS ?= tests/test_resources.py tests/test_provider_registration.py tests/hook tests/operators tests/transfers
 
-.PHONY: help venv demo test soak test-airflow2 lint format sandbox clean bench bench-full bench-venv
+.PHONY: help venv demo airflow test soak test-airflow2 lint format sandbox clean bench bench-full bench-venv
 
 help:
 	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
+	@echo "make airflow    Airflow's UI (standalone) with the example DAGs and a sandbox on :8080"
 	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
 	@echo "make soak       the reliability suite at soak scale (chaos, crashes, a minute of load), with figures"
 	@echo "make test-airflow2  a second lane on Airflow 2.11 (hook, operators, transfers, one DAG run)"
@@ -35,6 +36,9 @@ $(STAMP): uv.lock pyproject.toml
 
 demo: venv
 	$(BIN)/python scripts/demo.py
+
+airflow: venv
+	$(BIN)/python scripts/airflow_ui.py
 
 test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
