@@ -215,12 +215,16 @@ def test_generic_layer(hook: SmartArenaHook) -> None:
 
 
 def test_run_concurrently_shares_session_and_token(hook: SmartArenaHook, fresh_sandbox: Any) -> None:
+    # The duplicate exists before the batch: inside it, which of two racing creates wins is chance.
+    # Made by another hook, so that the batch's own hook still starts without a token.
+    with SmartArenaHook(hook.smartarena_conn_id) as other:
+        other.create_location("bulk-existing", "Existing")
     fresh_sandbox.reset_stats()
     codes = [f"bulk-{i}" for i in range(20)]
     outcomes = hook.run_concurrently(
-        lambda code: hook.create_location(code, code.upper()), [*codes, "bulk-3"]
+        lambda code: hook.create_location(code, code.upper()), [*codes, "bulk-existing"]
     )
-    assert [o.item for o in outcomes] == [*codes, "bulk-3"]
+    assert [o.item for o in outcomes] == [*codes, "bulk-existing"]
     assert all(o.ok for o in outcomes[:20])
     assert not outcomes[20].ok
     assert isinstance(outcomes[20].error, SmartArenaValidationError)
