@@ -450,6 +450,20 @@ USER_COURSES = Endpoint(
 
 ColumnType = Literal["text", "int", "float", "date", "datetime", "json"]
 
+#: The course's category and qualification group, returned with both courses and activities.
+_CATEGORY_COLUMNS: dict[str, ColumnType] = {
+    "course_category_id": "int",
+    "course_category_mapping_code": "text",
+    "course_category_name": "text",
+    "course_category_parent_id": "int",
+    "course_category_parent_mapping_code": "text",
+    "course_category_parent_name": "text",
+    "qualification_mapping_code": "text",
+    "qualification_name": "text",
+    "qualification_parent_mapping_code": "text",
+    "qualification_parent_name": "text",
+}
+
 #: Fields documented as returned by ``GET /api/usercourses``, with the type a warehouse column takes.
 USER_COURSE_COLUMNS: dict[str, ColumnType] = {
     "course_mapping_code": "text",
@@ -470,16 +484,7 @@ USER_COURSE_COLUMNS: dict[str, ColumnType] = {
     "certificate_link": "text",
     "statement_link": "text",
     "parent_course_mapping_code": "text",
-    "course_category_id": "int",
-    "course_category_mapping_code": "text",
-    "course_category_name": "text",
-    "course_category_parent_id": "int",
-    "course_category_parent_mapping_code": "text",
-    "course_category_parent_name": "text",
-    "qualification_mapping_code": "text",
-    "qualification_name": "text",
-    "qualification_parent_mapping_code": "text",
-    "qualification_parent_name": "text",
+    **_CATEGORY_COLUMNS,
     "status": "int",
     "access_end_date": "date",
     "has_access": "int",
@@ -504,16 +509,7 @@ COURSE_COLUMNS: dict[str, ColumnType] = {
     "content_id": "int",
     "confirmation_of_completion": "int",
     "access_days_from_enrollment": "int",
-    "course_category_id": "int",
-    "course_category_mapping_code": "text",
-    "course_category_name": "text",
-    "course_category_parent_id": "int",
-    "course_category_parent_mapping_code": "text",
-    "course_category_parent_name": "text",
-    "qualification_mapping_code": "text",
-    "qualification_name": "text",
-    "qualification_parent_mapping_code": "text",
-    "qualification_parent_name": "text",
+    **_CATEGORY_COLUMNS,
     "users": "json",
     "content": "json",
     "instructor": "json",
