@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import Asset, BaseHook, BaseOperator
-from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 from airflow_provider_smartarena.transfers._loader import DEFAULT_BATCH_SIZE
@@ -15,6 +14,7 @@ from airflow_provider_smartarena.transfers._schema import check_identifier
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 ASSET_SCHEME = "smartarena-sql"
 
@@ -84,6 +84,9 @@ class SmartArenaSqlTransferBase(BaseOperator):
 
     def get_sql_hook(self) -> DbApiHook:
         """The target database's hook, found from the connection type as ``GenericTransfer`` does."""
+        # Imported here: common.sql is heavy, and DAG files are parsed far more often than run.
+        from airflow.providers.common.sql.hooks.sql import DbApiHook
+
         hook = BaseHook.get_connection(self.sql_conn_id).get_hook(hook_params=self.sql_hook_params)
         if not isinstance(hook, DbApiHook):
             raise TypeError(
