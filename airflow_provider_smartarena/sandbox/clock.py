@@ -127,6 +127,14 @@ class DateTimeFormatter:
         self.zone = zone
         self._offsets: dict[int, int | None] = {}
 
+    @classmethod
+    def for_zone(cls, zone: ZoneInfo) -> DateTimeFormatter:
+        """The zone's shared formatter: offsets are facts of the zone, so every response reuses them."""
+        formatter = _FORMATTERS.get(zone.key)
+        if formatter is None or formatter.zone is not zone:
+            formatter = _FORMATTERS[zone.key] = cls(zone)
+        return formatter
+
     def __call__(self, epoch: int | None) -> str | None:
         if epoch is None:
             return None
@@ -144,3 +152,6 @@ class DateTimeFormatter:
         if first is None or first != last:
             return None
         return int(first.total_seconds())
+
+
+_FORMATTERS: dict[str, DateTimeFormatter] = {}

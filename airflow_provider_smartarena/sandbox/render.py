@@ -167,7 +167,7 @@ class ActivityRenderer:
     def __init__(self, store: Store, zone: ZoneInfo, now: int, modules: bool) -> None:
         self.store, self.zone, self.now, self.modules = store, zone, now, modules
         self.today = format_date(now, zone) or ""
-        self.fmt = DateTimeFormatter(zone)
+        self.fmt = DateTimeFormatter.for_zone(zone)
         self._courses: dict[int, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
 
@@ -244,7 +244,8 @@ class ActivityRenderer:
     def _access_end(self, activity: Activity, record: dict[str, Any]) -> str | None:
         days = record["access_days_from_enrollment"]
         if days:
-            return format_date(activity.created_at + days * DAY, self.zone)
+            stamp = self.fmt(activity.created_at + days * DAY)
+            return stamp[:10] if stamp else None
         end_date: str | None = record["end_date"]
         return end_date
 
@@ -265,19 +266,36 @@ class ActivityRenderer:
     def _modules(self, activity: Activity, record: dict[str, Any]) -> list[dict[str, Any]]:
         item = self.store.content.get(record["content_id"] or 0)
         count = item["step_count"] if item else 1
+        title = item["title"] if item else record["title"]
+        # Everything the list depends on is in the key, so a changed course or content misses.
+        key = (record["id"], title, count, activity.progress)
+        modules = _MODULES.get(key)
+        if modules is None:
+            if len(_MODULES) > _MODULES_CACHED:
+                _MODULES.clear()
+            modules = _MODULES[key] = self._render_modules(activity.progress, record["id"], title, count)
+        return modules
+
+    @staticmethod
+    def _render_modules(overall: int, course_id: int, title: str, count: int) -> list[dict[str, Any]]:
         modules = []
         for index in range(count):
-            progress = max(0, min(100, activity.progress * count - index * 100))
+            progress = max(0, min(100, overall * count - index * 100))
             modules.append(
                 {
-                    "id": record["id"] * 1000 + index + 1,
-                    "title": f"{item['title'] if item else record['title']} - modul {index + 1}",
+                    "id": course_id * 1000 + index + 1,
+                    "title": f"{title} - modul {index + 1}",
                     "order": index + 1,
                     "status": 2 if progress == 100 else (1 if progress > 0 else 0),
                     "progress": progress,
                 }
             )
         return modules
+
+
+#: Module lists by (course id, title, step count, progress); shared by the records rendered from them.
+_MODULES: dict[tuple[int, str, int, int], list[dict[str, Any]]] = {}
+_MODULES_CACHED = 20_000
 
 
 FAST_ACTIVITY_FIELDS: dict[str, Callable[[ActivityRenderer, Activity], Any]] = {
