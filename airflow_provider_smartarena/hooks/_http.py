@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+import msgspec
 import requests
 
 from airflow_provider_smartarena.exceptions import (
@@ -26,6 +27,8 @@ from airflow_provider_smartarena.exceptions import (
 )
 
 _MAX_MESSAGE = 300
+# Decoding is most of the CPU a page costs; msgspec does it in a third of json.loads' time.
+_decode = msgspec.json.Decoder().decode
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"\s+")
 
@@ -36,6 +39,10 @@ def decode_json(response: requests.Response, method: str, path: str) -> Any:
     if not content or (len(content) < 16 and not content.strip()):  # no copy of large bodies
         return {}
     try:
+        return _decode(content)
+    except msgspec.DecodeError:
+        pass
+    try:  # what msgspec refuses and Python accepts (NaN, lone surrogates, huge integers)
         return json.loads(content)
     except ValueError:
         raise SmartArenaResponseError(
