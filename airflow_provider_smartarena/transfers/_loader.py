@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from airflow_provider_smartarena.exceptions import SmartArenaResponseError
 from airflow_provider_smartarena.transfers._dialects import Dialect, Row, get_dialect
@@ -23,6 +25,7 @@ from airflow_provider_smartarena.transfers._schema import (
     TableSpec,
     converters,
     parse_datetime,
+    typed_record,
 )
 
 if TYPE_CHECKING:
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
+
+_JSON_ENCODER = msgspec.json.Encoder()
 
 
 def ensure_table(connection: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
@@ -82,6 +87,71 @@ class RowBuilder:
         self._version_name = spec.version or ""
         self._key_names = spec.key
         self._types = {c.name: c.type for c in data_columns}
+        struct, converted = typed_record(spec)
+        self._page_type: Any = list[struct]  # type: ignore[valid-type]
+        kinds = [data_columns[i].type for i in converted]
+        as_text = dialect.dates_as_text
+        # Dates kept as text are checked inline (a call per value would cost more than the rest of
+        # the row); JSON is encoded inline; anything else goes through its converter.
+        self._text_dates = [
+            (i, 19 if kind == "datetime" else 10, convert[i])
+            for i, kind in zip(converted, kinds, strict=True)
+            if as_text and kind in ("datetime", "date")
+        ]
+        self._json_columns = [i for i, kind in zip(converted, kinds, strict=True) if kind == "json"]
+        self._other_converted = [
+            (i, convert[i])
+            for i, kind in zip(converted, kinds, strict=True)
+            if kind != "json" and not (as_text and kind in ("datetime", "date"))
+        ]
+        # A version held as text in the API's own form is parsed by the C parser directly.
+        self._version_text = bool(spec.version) and as_text
+
+    def build_page(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[tuple[Any, ...], Any, Row]]:
+        """:meth:`build` for every record of a page, the same rows at a fraction of the cost.
+
+        The page is type-checked in one C call; only dates, datetimes and JSON columns are converted
+        in Python. A page with any value the strict check refuses (a number sent as text, a record
+        that is not an object) is built record by record, which converts or explains it.
+        """
+        try:
+            typed = msgspec.convert(records, self._page_type, strict=True)
+        except msgspec.ValidationError:
+            return [self.build(record) for record in records]
+        astuple, encode, suffix = msgspec.structs.astuple, _JSON_ENCODER.encode, self._suffix
+        text_dates, json_columns, others = self._text_dates, self._json_columns, self._other_converted
+        key_index, version_index = self._key_index, self._version_index
+        built = []
+        for item in typed:
+            values = list(astuple(item))
+            try:
+                for i, length, convert in text_dates:
+                    value = values[i]
+                    # The API's own form (see _schema._is_canonical) is stored as it is.
+                    if value is not None and not (
+                        value.__class__ is str
+                        and len(value) == length
+                        and value[4] == "-"
+                        and value[length - 3] in "-:"
+                    ):
+                        values[i] = convert(value)
+                for i in json_columns:
+                    value = values[i]
+                    if value is not None and value.__class__ is not str:
+                        values[i] = encode(value).decode()
+                for i, convert in others:
+                    values[i] = convert(values[i])
+            except (ValueError, TypeError, OverflowError, AttributeError):
+                raise self._explain(msgspec.structs.asdict(item)) from None
+            if version_index is None:
+                version = None
+            elif self._version_text:
+                text = values[version_index]
+                version = dt.datetime.fromisoformat(text) if text is not None else None
+            else:
+                version = values[version_index]
+            built.append((tuple([values[i] for i in key_index]), version, (*values, *suffix)))
+        return built
 
     def build(self, record: Mapping[str, Any]) -> tuple[tuple[Any, ...], Any, Row]:
         """Return ``(key, version, row)``; ``version`` is comparable (a datetime for ``updated_at``)."""

@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 from array import array
-from collections.abc import Callable, Generator, Hashable, Iterator, Mapping
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -155,11 +155,11 @@ class PassResult:
     drift: list[str] = field(default_factory=list)
 
 
-#: Called once per record; returns the record's key (None when it has none).
-RecordHandler = Callable[[Mapping[str, Any]], Hashable | None]
+#: Called once per page with its records; returns their keys in order (None for a record without one).
+PageHandler = Callable[[Sequence[Mapping[str, Any]]], Iterable[Hashable | None]]
 
 
-def read_pass(pages: Iterator[Any], handle: RecordHandler, *, depth: int = 2) -> PassResult:
+def read_pass(pages: Iterator[Any], handle: PageHandler, *, depth: int = 2) -> PassResult:
     """Feed every record of ``pages`` (hook ``Page`` objects) to ``handle``, watching for drift."""
     monitor = DriftMonitor()
     result = PassResult()
@@ -168,8 +168,8 @@ def read_pass(pages: Iterator[Any], handle: RecordHandler, *, depth: int = 2) ->
         for page in stream:
             result.pages += 1
             monitor.page(page.number, page.total, page.last_page)
-            for record in page.records:
-                monitor.record(handle(record))
+            for key in handle(page.records):
+                monitor.record(key)
             result.records += len(page.records)
     result.drift = monitor.finish()
     result.duplicates = monitor.duplicates
@@ -178,7 +178,7 @@ def read_pass(pages: Iterator[Any], handle: RecordHandler, *, depth: int = 2) ->
 
 def read_with_one_retry(
     open_pages: Callable[[], Iterator[Any]],
-    handle: RecordHandler,
+    handle: PageHandler,
     *,
     between: Callable[[], None],
     log: logging.Logger | Any,

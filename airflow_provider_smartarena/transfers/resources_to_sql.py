@@ -125,10 +125,12 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
             def open_pages() -> Iterator[Page]:
                 return hook.iter_pages(endpoint, max_concurrency=self.max_concurrency, **self.filters)
 
-            def handle(record: Mapping[str, Any]) -> tuple[Any, ...] | None:
-                key, version, row = loader.builder.build(record)
-                loader.put(key, version, row)
-                return None if None in key else key
+            def handle(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
+                keys: list[tuple[Any, ...] | None] = []
+                for key, version, row in loader.builder.build_page(records):
+                    loader.put(key, version, row)
+                    keys.append(None if None in key else key)
+                return keys
 
             complete, passes = read_with_one_retry(open_pages, handle, between=loader.flush, log=self.log)
             marked: list[int] = []

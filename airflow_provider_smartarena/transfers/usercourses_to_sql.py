@@ -323,20 +323,22 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         if bounds.empty:
             self.log.info("The window [%s, %s) is empty: nothing to read", bounds.start, bounds.end)
             return True
-        build = loader.builder.build
+        build_page = loader.builder.build_page
         put = loader.put
         # Rows at or before the previous watermark only say something about the overlap when
         # reading incrementally from it.
         reference = previous if self.mode == "incremental" else None
 
-        def handle(record: Mapping[str, Any]) -> tuple[Any, ...] | None:
-            key, updated_at, row = build(record)
-            if bounds.keeps(updated_at):
-                stats.note(updated_at, reference, t0)
-                put(key, updated_at, row)
-            else:
-                stats.filtered += 1
-            return None if None in key else key
+        def handle(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
+            keys: list[tuple[Any, ...] | None] = []
+            for key, updated_at, row in build_page(records):
+                if bounds.keeps(updated_at):
+                    stats.note(updated_at, reference, t0)
+                    put(key, updated_at, row)
+                else:
+                    stats.filtered += 1
+                keys.append(None if None in key else key)
+            return keys
 
         def open_pages() -> Iterator[Page]:
             return hook.iter_user_course_pages(

@@ -235,7 +235,7 @@ def test_read_with_one_retry_rereads_once_then_gives_up() -> None:
 
     complete, passes = read_with_one_retry(
         lambda: iter(moving),
-        lambda r: seen.append(r["k"]) or r["k"],
+        lambda records: [seen.append(r["k"]) or r["k"] for r in records],
         between=lambda: between.append(1),
         log=Log(),
     )
@@ -247,7 +247,7 @@ def test_read_with_one_retry_rereads_once_then_gives_up() -> None:
 
     still = [Page(1, [{"k": "a"}], 1, 1)]
     complete, passes = read_with_one_retry(
-        lambda: iter(still), lambda r: r["k"], between=lambda: None, log=Log()
+        lambda: iter(still), lambda records: [r["k"] for r in records], between=lambda: None, log=Log()
     )
     assert complete
     assert len(passes) == 1
@@ -303,3 +303,38 @@ def test_a_field_of_the_wrong_type_names_the_record_and_the_field(field: str, va
         builder.build(record)
         with pytest.raises(SmartArenaResponseError, match=f"u-7.*{field}"):
             builder.build({**record, field: value})
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
+def test_a_page_builds_the_rows_one_record_at_a_time_would(database: str) -> None:
+    """build_page's C-typed fast path and its per-record fallback give identical rows."""
+    from airflow_provider_smartarena.transfers._dialects import get_dialect
+    from airflow_provider_smartarena.transfers._loader import RowBuilder
+
+    builder = RowBuilder(user_courses_spec("t"), get_dialect(database, "?"), UTC, dt.datetime(2025, 1, 1))
+    plain = {
+        "user_mapping_code": "u-1",
+        "course_mapping_code": "c-1",
+        "updated_at": "2025-01-01 10:00:00",
+        "date_start": "2025-01-01T09:00:00+02:00",  # not the API's form: converted
+        "access_end_date": "2025-02-01",
+        "progress": 50,
+        "score": 7.5,
+        "modules": [{"id": 1, "title": "Varnost - modul 1", "progress": 50}],
+        "live_sessions": "[]",  # already text: kept
+        "unknown_field": {"ignored": True},
+    }
+    odd = {**plain, "user_mapping_code": "u-2", "progress": "60", "course_title": 12}  # coerced per record
+    for page in ([plain], [plain, odd], [odd], [plain, {"course_mapping_code": "c-2"}]):
+        assert builder.build_page(page) == [builder.build(record) for record in page]
+
+
+def test_a_bad_value_on_the_fast_path_still_names_the_record_and_the_field() -> None:
+    from airflow_provider_smartarena.exceptions import SmartArenaResponseError
+    from airflow_provider_smartarena.transfers._dialects import get_dialect
+    from airflow_provider_smartarena.transfers._loader import RowBuilder
+
+    builder = RowBuilder(user_courses_spec("t"), get_dialect("sqlite", "?"), UTC, dt.datetime(2025, 1, 1))
+    record = {"user_mapping_code": "u-7", "course_mapping_code": "c-1", "updated_at": "yesterday"}
+    with pytest.raises(SmartArenaResponseError, match=r"u-7.*updated_at"):
+        builder.build_page([record])
