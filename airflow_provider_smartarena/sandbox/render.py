@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from airflow_provider_smartarena.sandbox.clock import DateTimeFormatter, format_date, format_datetime
 from airflow_provider_smartarena.sandbox.store import Activity, Store
 
@@ -170,6 +172,40 @@ class ActivityRenderer:
         self.fmt = DateTimeFormatter.for_zone(zone)
         self._courses: dict[int, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self._user_inputs: dict[str, tuple[Any, ...]] = {}
+        self._context = (zone.key, modules, self.today)
+
+    def encoded(self, activity: Activity) -> msgspec.Raw:
+        """The record as JSON; reused from the store's cache when nothing it is made of changed.
+
+        The key holds every input of :meth:`__call__` (the activity's fields, its user's and its
+        course's parts, the zone, the modules flag and today's date), so an entry can only be
+        stale if one of those inputs is missed here; ``/_sandbox/state`` never uses the cache.
+        """
+        key = (
+            activity.user_code,
+            activity.course_id,
+            activity.status,
+            activity.progress,
+            activity.score,
+            activity.time_on_course,
+            activity.created_at,
+            activity.updated_at,
+            activity.date_start,
+            activity.date_completed,
+            self._user_input(activity.user_code),
+            self._course_part(activity.course_id)["inputs"],
+            self._context,
+        )
+        cache = self.store.rendered
+        held = cache.get(activity.id)
+        if held is not None and held[0] == key:
+            return held[1]
+        if len(cache) >= RENDERED_CACHED:
+            cache.clear()
+        raw = msgspec.Raw(_encode(self(activity)))
+        cache[activity.id] = (key, raw)
+        return raw
 
     def __call__(self, activity: Activity) -> dict[str, Any]:
         course_part = self._course_part(activity.course_id)
@@ -222,7 +258,17 @@ class ActivityRenderer:
             shared = {"parent_course_mapping_code": parent["mapping_code"] if parent else None}
             shared.update(category_fields(self.store, record))
             sessions = [(s["start_datetime"], live_session(s, self.zone)) for s in record["live_sessions"]]
-            part = {"record": record, "shared": shared, "sessions": sessions}
+            item = self.store.content.get(record["content_id"] or 0)
+            # Everything of the course a record is rendered from, as one comparable value.
+            inputs = _encode(
+                [
+                    [record.get(name) for name in _COURSE_INPUTS],
+                    shared,
+                    sessions,
+                    [item["title"], item["step_count"]] if item else None,
+                ]
+            )
+            part = {"record": record, "shared": shared, "sessions": sessions, "inputs": inputs}
             self._courses[course_id] = part
         return part
 
@@ -240,6 +286,13 @@ class ActivityRenderer:
             }
             self._users[code] = part
         return part
+
+    def _user_input(self, code: str) -> tuple[Any, ...]:
+        inputs = self._user_inputs.get(code)
+        if inputs is None:
+            person = self.store.users[code]
+            inputs = self._user_inputs[code] = (*self._user_part(code).values(), person["active"])
+        return inputs
 
     def _access_end(self, activity: Activity, record: dict[str, Any]) -> str | None:
         days = record["access_days_from_enrollment"]
@@ -292,6 +345,21 @@ class ActivityRenderer:
             )
         return modules
 
+
+#: The course fields an activity record is rendered from (beyond its shared and session parts).
+_COURSE_INPUTS = (
+    "id",
+    "mapping_code",
+    "title",
+    "assessment_on_end",
+    "archived",
+    "access_days_from_enrollment",
+    "end_date",
+    "content_id",
+)
+#: Encoded records kept per store (about 1.6 KB each with modules); cleared when this many.
+RENDERED_CACHED = 250_000
+_encode = msgspec.json.Encoder().encode
 
 #: Module lists by (course id, title, step count, progress); shared by the records rendered from them.
 _MODULES: dict[tuple[int, str, int, int], list[dict[str, Any]]] = {}

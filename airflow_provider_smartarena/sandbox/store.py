@@ -62,6 +62,8 @@ class Store:
         self.meta: dict[str, Any] = {}
         self.dirty: set[tuple[str, str]] = set()
         self.track_changes = True
+        #: Activity id -> (what it was rendered from, its JSON): see ActivityRenderer.encoded.
+        self.rendered: dict[int, tuple[tuple[Any, ...], Any]] = {}
 
     # ---- generic helpers -------------------------------------------------------------------
     def org(self, kind: str) -> dict[str, dict[str, Any]]:

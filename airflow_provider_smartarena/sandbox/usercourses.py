@@ -25,14 +25,16 @@ def list_user_courses(call: Call) -> tuple[int, Any]:
         timeline, start = store.timeline, store.timeline_start(query.get("updated_at"))
         total = len(timeline) - start
 
-        def fetch(first: int, stop: int) -> list[dict[str, Any]]:
-            return [renderer(activities[entry[1]]) for entry in timeline[start + first : start + stop]]
+        def fetch(first: int, stop: int) -> list[Any]:
+            return [
+                renderer.encoded(activities[entry[1]]) for entry in timeline[start + first : start + stop]
+            ]
 
     else:
         total = len(ids)
 
-        def fetch(first: int, stop: int) -> list[dict[str, Any]]:
-            return [renderer(activities[activity_id]) for activity_id in ids[first:stop]]
+        def fetch(first: int, stop: int) -> list[Any]:
+            return [renderer.encoded(activities[activity_id]) for activity_id in ids[first:stop]]
 
     return 200, paginate(total, fetch, call.page_request(query, True))
 

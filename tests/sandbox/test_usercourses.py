@@ -170,3 +170,41 @@ def test_timezone_flag_renders_local_time() -> None:
         as_utc = shift(boundary["updated_at"], -offset)
         with_offset, _ = read_all(api, "/api/usercourses", updated_at=as_utc + "Z", modules_data=0)
         assert with_offset == rows
+
+
+def test_cached_records_follow_every_change_they_are_made_of(api: Api, fresh_sandbox: SandboxServer) -> None:
+    """Listed records are cached encoded; after each kind of change the listing is the ground truth."""
+
+    def listed(**params: object) -> dict[tuple[str, str], dict[str, object]]:
+        rows, _ = read_all(api, "/api/usercourses", **params)
+        return {(r["user_mapping_code"], r["course_mapping_code"]): r for r in rows}
+
+    def truth() -> dict[tuple[str, str], dict[str, object]]:
+        rows = fresh_sandbox.state("usercourses")
+        return {(r["user_mapping_code"], r["course_mapping_code"]): r for r in rows}
+
+    first = listed()  # renders and caches every record
+    assert first == truth()
+    user_code, course_code = next(iter(first))
+    course = next(c for c in fresh_sandbox.state("courses") if c["mapping_code"] == course_code)
+
+    api.ok(api.put("/api/users", {"mapping_code": user_code, "firstname": "Renamed", "active": 0}))
+    after = listed()
+    assert after == truth()
+    assert after[(user_code, course_code)]["user_name"] == "Renamed"
+    assert after[(user_code, course_code)]["has_access"] == 0
+
+    api.ok(api.put("/api/courses", {"mapping_code": course_code, "title": "Retitled"}))
+    after = listed()
+    assert after == truth()
+    assert course["title"] != "Retitled"
+    assert all(r["course_title"] == "Retitled" for k, r in after.items() if k[1] == course_code)
+
+    fresh_sandbox.tick(changes=25)
+    assert listed() == truth()
+    fresh_sandbox.clock(advance_seconds=400 * 86400)  # today moves on: access ends
+    assert listed() == truth()
+    fresh_sandbox.set_faults(timezone="Europe/Ljubljana")
+    assert listed() == truth()
+    assert all("modules" not in r for r in listed(modules_data=0).values())
+    assert all("modules" in r for r in listed().values())
