@@ -76,10 +76,37 @@ def _one_run(worker: Worker, database: Path, expected: int) -> dict[str, Any]:
     return result
 
 
+def _warm(sandbox: Any, records: int) -> None:
+    """Read every page once, unmeasured: the sandbox keeps records it has rendered, so that no
+    contender pays for rendering that a real server does on its own machines."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    sandbox.set_faults(latency_ms=0, envelope="laravel", page_size=PAGE_SIZE)
+    form = urllib.parse.urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+        }
+    ).encode()
+    with urllib.request.urlopen(f"{sandbox.url}/oauth/access_token", data=form) as answer:
+        token = json.load(answer)["access_token"]
+    for page in range(1, -(-records // PAGE_SIZE) + 1):
+        request = urllib.request.Request(
+            f"{sandbox.url}/api/usercourses?page={page}", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request) as answer:
+            answer.read()
+    sandbox.reset_stats()
+
+
 def _run_cell(
     cell: Cell, workers: dict[str, Worker], sandbox: Any, workdir: Path, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
+    _warm(sandbox, cell.records)
     for latency, reps in cell.runs:
         sandbox.set_faults(latency_ms=latency, envelope="laravel", page_size=PAGE_SIZE)
         for rep in range(reps):
