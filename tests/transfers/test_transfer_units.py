@@ -168,7 +168,8 @@ def test_openlineage_facets_name_the_endpoint_and_the_table(
     monkeypatch.setattr(facet, "OutputStatisticsOutputDatasetFacet", lambda **kw: kw)
     monkeypatch.setenv(
         "AIRFLOW_CONN_SMARTARENA_DEFAULT",
-        '{"conn_type": "smartarena", "host": "https://lms.example", "login": "id", "password": "units-pw"}',
+        '{"conn_type": "smartarena", "host": "https://lms.example.com", "login": "id", '
+        '"password": "units-pw"}',
     )
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", f'{{"conn_type": "sqlite", "host": "{tmp_path}/w.db"}}')
 
