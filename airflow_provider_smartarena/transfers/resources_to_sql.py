@@ -123,7 +123,12 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
         with loader:
 
             def open_pages() -> Iterator[Page]:
-                return hook.iter_pages(endpoint, max_concurrency=self.max_concurrency, **self.filters)
+                return hook.iter_pages(
+                    endpoint,
+                    max_concurrency=self.max_concurrency,
+                    record_type=loader.builder.record_type,
+                    **self.filters,
+                )
 
             def handle(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
                 keys: list[tuple[Any, ...] | None] = []

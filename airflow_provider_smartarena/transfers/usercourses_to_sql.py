@@ -342,7 +342,10 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
 
         def open_pages() -> Iterator[Page]:
             return hook.iter_user_course_pages(
-                updated_after=bounds.since, max_concurrency=self.max_concurrency, **self._filters()
+                updated_after=bounds.since,
+                max_concurrency=self.max_concurrency,
+                record_type=loader.builder.record_type,
+                **self._filters(),
             )
 
         complete, passes = read_with_one_retry(open_pages, handle, between=loader.flush, log=self.log)
