@@ -18,7 +18,15 @@ from benchmarks.harness import Worker, alternate, median
 PAGE_SIZE = 100
 COURSES = 50
 WORKER_MODULE = "benchmarks.extract_worker"
-ALL_CONTENDERS = ("httphook-loop", "requests-loop", "dlt", "transfer-seq", "transfer-conc", "fetch-conc")
+ALL_CONTENDERS = (
+    "httphook-loop",
+    "requests-loop",
+    "dlt",
+    "transfer-seq",
+    "transfer-conc",
+    "fetch-conc",
+    "bytes-conc",
+)
 #: Sequential contenders (their floor is pages x latency).
 SEQUENTIAL = ("httphook-loop", "requests-loop", "dlt", "transfer-seq")
 LABELS = {
@@ -28,6 +36,7 @@ LABELS = {
     "transfer-seq": "this provider's transfer, max_concurrency=1",
     "transfer-conc": "this provider's transfer, default concurrency",
     "fetch-conc": "(reference) the hook's paging alone, no database",
+    "bytes-conc": "(reference) pages read as bytes only, http.client",
 }
 
 

@@ -11,8 +11,10 @@ run, so each run reports its own peak. The contenders:
   ``HttpOperator`` does per page: a new session and a connection lookup per call).
 * ``transfer-seq`` / ``transfer-conc``: :class:`SmartArenaUserCoursesToSqlOperator` with
   ``max_concurrency=1`` and with its default.
-* ``fetch-conc``: the hook's paging alone at the transfer's default concurrency, no database: what
-  the server allows, to tell the transfer's own cost from the server's.
+* ``fetch-conc``: the hook's paging alone at the transfer's default concurrency, no database: to
+  tell the transfer's own cost from the hook's.
+* ``bytes-conc``: every page read as bytes with ``http.client`` at the same concurrency, nothing
+  parsed: what the server allows on this machine.
 * ``dlt``: dlt's ``rest_api`` source (OAuth2 client credentials, page-number paginator) into the
   same kind of SQLite file through dlt's ``sqlalchemy`` destination (merge on the natural key).
 
@@ -72,6 +74,42 @@ def _fetch_conc(ctx: argparse.Namespace) -> int:
     from benchmarks.extraction import _fetch
 
     return int(_fetch(default_concurrency()))
+
+
+def _bytes_conc(ctx: argparse.Namespace) -> int:
+    """Every page as bytes at the transfer's concurrency, only page 1 parsed (for the page count):
+    the least a client can do, so its time is what the server allows."""
+    import http.client
+    import threading
+    import urllib.parse
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    form = urllib.parse.urlencode(
+        {"client_id": ctx.client_id, "client_secret": ctx.client_secret, "grant_type": "client_credentials"}
+    ).encode()
+    with urllib.request.urlopen(f"{ctx.url}/{TOKEN_PATH}", data=form) as answer:
+        headers = {"Authorization": f"Bearer {json.load(answer)['access_token']}"}
+    where = urllib.parse.urlsplit(ctx.url)
+    local, opened = threading.local(), []
+
+    def get(page: int) -> bytes:
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = http.client.HTTPConnection(where.hostname, where.port)
+            opened.append(connection)
+        connection.request("GET", f"/{LIST_PATH}?page={page}", headers=headers)
+        return connection.getresponse().read()
+
+    try:
+        first = json.loads(get(1))
+        with ThreadPoolExecutor(default_concurrency()) as pool:
+            for _ in pool.map(get, range(2, int(first["last_page"]) + 1)):
+                pass
+    finally:
+        for connection in opened:
+            connection.close()
+    return int(first["total"])
 
 
 def _row(record: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
@@ -159,6 +197,7 @@ CONTENDERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "transfer-seq": lambda ctx: _transfer(ctx, 1),
     "transfer-conc": lambda ctx: _transfer(ctx, default_concurrency()),
     "fetch-conc": _fetch_conc,
+    "bytes-conc": _bytes_conc,
     "dlt": _dlt,
 }
 

@@ -50,9 +50,12 @@ METHOD = """\
   - `transfer-seq`, `transfer-conc`: `SmartArenaUserCoursesToSqlOperator.execute()` on an empty
     database (a first incremental run reads everything), `max_concurrency=1` and the default;
   - `fetch-conc`: `SmartArenaHook.iter_user_course_pages()` at the transfer's default concurrency,
-    records counted, nothing stored: what this server allows, for reference.
+    records counted, nothing stored: the hook's share, for reference;
+  - `bytes-conc`: every page read as bytes with `http.client` at the same concurrency, only page 1
+    parsed: what this server, on these cores, allows any client.
 - The floor is pages x latency / concurrency: what the injected latency alone costs, with a server
-  that answers in no time.
+  that answers in no time. The sandbox keeps the records it has rendered (as a server caches), and
+  every page is read once before a size is measured, so no contender pays for first renderings.
 - Hook streaming runs `benchmarks/hook_streaming.py` (without course modules); provisioning runs
   `benchmarks/sync.py` (sync, the same sync again, then the PUT-everything loop, in that order,
   each on a freshly seeded sandbox); DAG parse cost runs fresh interpreters

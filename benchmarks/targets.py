@@ -116,6 +116,20 @@ def _floor_gap(rows: list[dict[str, Any]], conc: dict[str, Any], concurrency: in
             "same 2 cores as the client, so at this concurrency it serves pages barely faster than the "
             "floor asks for."
         )
+    per_page_ms = conc["cpu_us_per_record"] * extract_suite.PAGE_SIZE / 1000
+    allowed_ms = conc["latency_ms"] / concurrency
+    parts.append(
+        f"The client's own CPU bounds it too: a page costs the transfer {per_page_ms:.1f} ms of CPU, "
+        f"mostly under the GIL, and the floor asks for a page every {allowed_ms:.1f} ms, so the wall "
+        f"time stays near {per_page_ms / allowed_ms:.2f}x the floor or above until the CPU per record falls."
+    )
+    raw = _pick(rows, "bytes-conc", 20)
+    if raw:
+        parts.append(
+            f"A client that only reads the bytes at the same concurrency takes {raw['wall_s']:.2f} s "
+            f"({raw['wall_s'] / conc['floor_s']:.2f}x the floor): what this sandbox, sharing the client's "
+            f"cores, allows; the transfer takes {conc['wall_s'] / raw['wall_s']:.2f}x that."
+        )
     if fetch:
         parts.append(
             f"The hook's paging alone, without any database, at the same concurrency takes "
