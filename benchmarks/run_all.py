@@ -158,6 +158,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         wait_for_quiet(args.max_load, args.max_wait, _log)
     started = time.monotonic()
     about = {**machine(), "mode": args.mode}
+    narrowed = [
+        f"--{name} {value}"
+        for name, value in (
+            ("only", args.only if set(only) != set(SCENARIOS) else None),
+            ("sizes", args.sizes),
+            ("latencies", args.latencies),
+            ("reps", args.reps),
+            ("contenders", args.contenders),
+        )
+        if value
+    ]
+    if narrowed:
+        about["arguments"] = " ".join(narrowed)
     figures = run_scenarios(plan_of(args), only)
     about["elapsed_s"] = round(time.monotonic() - started, 1)
     about["load_average_end"] = load_averages()
