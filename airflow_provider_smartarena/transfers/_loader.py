@@ -22,6 +22,7 @@ from airflow_provider_smartarena.transfers._dialects import Dialect, Row, get_di
 from airflow_provider_smartarena.transfers._schema import (
     DELETED_AT,
     EXTRACTED_AT,
+    JSON_ENCODER,
     TableSpec,
     converters,
     parse_datetime,
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
-
-_JSON_ENCODER = msgspec.json.Encoder()
 
 
 def ensure_table(connection: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
@@ -117,15 +116,13 @@ class RowBuilder:
         Python. A page with any value the strict check refuses (a number sent as text, a record
         that is not an object) is built record by record, which converts or explains it.
         """
-        typed: list[Any]
-        if records and type(records[0]) is self.record_type:  # decoded typed by the hook
-            typed = list(records)
-        else:
+        typed: Sequence[Any] = records
+        if not records or type(records[0]) is not self.record_type:  # not decoded typed by the hook
             try:
                 typed = msgspec.convert(records, self._page_type, strict=True)
             except msgspec.ValidationError:
                 return [self.build(record) for record in records]
-        astuple, encode, suffix = msgspec.structs.astuple, _JSON_ENCODER.encode, self._suffix
+        astuple, encode, suffix = msgspec.structs.astuple, JSON_ENCODER.encode, self._suffix
         text_dates, json_columns, others = self._text_dates, self._json_columns, self._other_converted
         key_index, version_index = self._key_index, self._version_index
         built = []

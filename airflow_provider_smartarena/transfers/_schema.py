@@ -211,13 +211,13 @@ def _json(value: Any) -> str | None:
     return _encode_json(value)
 
 
-# Re-encoding the nested data is a large cost per record: msgspec writes the same compact JSON as
-# the standard library several times faster.
-_encoder = msgspec.json.Encoder()
+#: Re-encoding the nested data is a large cost per record: msgspec writes the same compact JSON as
+#: the standard library several times faster. Shared with the loader's page builder.
+JSON_ENCODER = msgspec.json.Encoder()
 
 
 def _encode_json(value: Any) -> str:
-    return _encoder.encode(value).decode()
+    return JSON_ENCODER.encode(value).decode()
 
 
 Converter = Callable[[Any], Any]
