@@ -111,6 +111,14 @@ def kill(child: multiprocessing.process.BaseProcess) -> None:
     assert exit_code(child, 30) == -signal.SIGKILL
 
 
+def kill_unless_finished(child: multiprocessing.process.BaseProcess) -> bool:
+    """SIGKILL ``child``; True if that killed it, False if it had just ended on its own (exit 0)."""
+    child.kill()
+    code = exit_code(child, 30)
+    assert code in (-signal.SIGKILL, 0), f"the run failed on its own (exit code {code})"
+    return code == -signal.SIGKILL
+
+
 def gets(sandbox: SandboxServer) -> int:
     return int(sandbox.stats()["by_route"].get(USERCOURSE_GETS, 0))
 
@@ -225,17 +233,23 @@ def test_extraction_killed_at_random_moments_again_and_again(
 ) -> None:
     rng = random.Random(20261128)
     api.set_faults(latency_ms=20)
+    kills = 0
     for _ in range(SCALE.random_kills):
         learning_happens(api, changes=150)
         api.reset_stats()
         child = start_child(tmp_path, "extract", extract_arguments(warehouse))
-        # From its first request on (before it, the child is only reading its connections).
-        assert wait_until(lambda: api.stats()["total"] > 0, timeout=120)
-        if exit_code(child, rng.uniform(0.0, 1.2)) is None:
-            kill(child)
+        # A random moment by progress (after 1 to 20 of the 24 pages were asked for, then somewhere
+        # within that page), not by the clock: it stays inside the run however fast the run gets.
+        after = rng.randint(1, 20)
+        assert wait_until(
+            lambda after=after, child=child: gets(api) >= after or child.exitcode is not None, timeout=120
+        )
+        if exit_code(child, rng.uniform(0.0, 0.02)) is None:
+            kills += kill_unless_finished(child)
         assert_consistent_after_a_kill(warehouse, api)
+    assert kills, "no run was killed: the kill moments fell after the runs ended"
     assert_rerun_restores_ground_truth(warehouse, api, figures)
-    figures.add(runs=SCALE.random_kills + 1, kills=SCALE.random_kills)
+    figures.add(runs=SCALE.random_kills + 1, kills=kills)
 
 
 AIRFLOW_TASK = ["tasks", "test", "reliability_extract", "extract"]
