@@ -135,7 +135,7 @@ def _bind_nulls_fast() -> None:
 class SqliteDialect(_OnConflictDialect):
     """SQLite 3.24+ (``ON CONFLICT DO UPDATE``); dates and datetimes stored as sortable ISO text."""
 
-    def __init__(self, placeholder: str = "?") -> None:
+    def __init__(self, placeholder: str = "%s") -> None:
         super().__init__(placeholder)
         _bind_nulls_fast()
 

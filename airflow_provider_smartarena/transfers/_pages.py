@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 from array import array
-from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -155,8 +155,9 @@ class PassResult:
     drift: list[str] = field(default_factory=list)
 
 
-#: Called once per page with its records; returns their keys in order (None for a record without one).
-PageHandler = Callable[[Sequence[Mapping[str, Any]]], Iterable[Hashable | None]]
+#: Called once per page with its records (dicts, or structs the hook decoded them into); returns
+#: their keys in order (None for a record without one).
+PageHandler = Callable[[Sequence[Any]], Iterable[Hashable | None]]
 
 
 def read_pass(pages: Iterator[Any], handle: PageHandler, *, depth: int = 2) -> PassResult:

@@ -8,7 +8,7 @@ last batch. Passwords are never read into a column: the specs hold only the fiel
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_smartarena.resources import (
@@ -130,7 +130,7 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
                     **self.filters,
                 )
 
-            def handle(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
+            def handle(records: Sequence[Any]) -> list[tuple[Any, ...] | None]:
                 keys: list[tuple[Any, ...] | None] = []
                 for key, version, row in loader.builder.build_page(records):
                     loader.put(key, version, row)

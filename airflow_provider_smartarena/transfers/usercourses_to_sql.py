@@ -18,7 +18,7 @@ How a run stays lossless and idempotent:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -329,7 +329,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         # reading incrementally from it.
         reference = previous if self.mode == "incremental" else None
 
-        def handle(records: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...] | None]:
+        def handle(records: Sequence[Any]) -> list[tuple[Any, ...] | None]:
             keys: list[tuple[Any, ...] | None] = []
             for key, updated_at, row in build_page(records):
                 if bounds.keeps(updated_at):
