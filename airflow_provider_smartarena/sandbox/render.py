@@ -237,7 +237,7 @@ class ActivityRenderer:
                 if record["assessment_on_end"]
                 else None
             ),
-            "live_sessions": self._live_sessions(activity, course_part["sessions"]),
+            "live_sessions": self._live_sessions(activity, self._sessions(course_part)),
         }
         if self.modules:
             out["modules"] = self._modules(activity, record)
@@ -257,20 +257,29 @@ class ActivityRenderer:
             parent = self.store.courses.get(record["parent_course_id"] or 0)
             shared = {"parent_course_mapping_code": parent["mapping_code"] if parent else None}
             shared.update(category_fields(self.store, record))
-            sessions = [(s["start_datetime"], live_session(s, self.zone)) for s in record["live_sessions"]]
             item = self.store.content.get(record["content_id"] or 0)
-            # Everything of the course a record is rendered from, as one comparable value.
+            # Everything of the course a record is rendered from, as one comparable value. The
+            # sessions go in as stored (the zone is in the context): formatting their times for
+            # every response would cost as much as rendering the records the cache saves.
             inputs = _encode(
                 [
                     [record.get(name) for name in _COURSE_INPUTS],
                     shared,
-                    sessions,
+                    record["live_sessions"],
                     [item["title"], item["step_count"]] if item else None,
                 ]
             )
-            part = {"record": record, "shared": shared, "sessions": sessions, "inputs": inputs}
+            part = {"record": record, "shared": shared, "sessions": None, "inputs": inputs}
             self._courses[course_id] = part
         return part
+
+    def _sessions(self, part: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+        """The course's live sessions as rendered, with their start epochs (made on first use)."""
+        sessions = part["sessions"]
+        if sessions is None:
+            live = part["record"]["live_sessions"]
+            sessions = part["sessions"] = [(s["start_datetime"], live_session(s, self.zone)) for s in live]
+        return sessions
 
     def _user_part(self, code: str) -> dict[str, Any]:
         part = self._users.get(code)
