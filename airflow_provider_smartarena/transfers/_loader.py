@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 1000
+# A transaction rewrites every index page it touches (and journals it first), and a table's key
+# index takes rows in no particular order: with 1000 rows a transaction, SQLite's upsert cost per
+# row doubled between 20k and 100k rows in the table; 5000 rows keep it a third lower, for some
+# 10 MB more held in memory, whatever the size of the result.
+DEFAULT_BATCH_SIZE = 5000
 
 
 def ensure_table(connection: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
