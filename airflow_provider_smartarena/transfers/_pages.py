@@ -10,9 +10,9 @@ distinct records than the total — so the caller can read the window again.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from array import array
+from collections import deque
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -24,52 +24,77 @@ _DONE = object()
 
 
 def prefetch(
-    iterator: Iterator[T], depth: int = 2, *, name: str = "smartarena-prefetch"
+    iterator: Iterator[T],
+    depth: int = 2,
+    *,
+    budget: int = 0,
+    weight: Callable[[T], int] | None = None,
+    name: str = "smartarena-prefetch",
 ) -> Generator[T, None, None]:
-    """Yield ``iterator``'s items, produced on a background thread up to ``depth`` items ahead.
+    """Yield ``iterator``'s items, produced on a background thread ahead of the caller.
 
-    HTTP (on the thread) then overlaps with database writes (on the caller's thread) whatever the
-    hook does, and memory stays bounded by ``depth``. An exception on the thread is re-raised
-    here; if the caller stops early, the thread stops and the iterator is closed.
+    The thread runs ahead by ``depth`` items, or further while the items held weigh less than
+    ``budget`` (by ``weight``): HTTP (on the thread) then overlaps with database writes (on the
+    caller's thread), and memory stays bounded by ``depth`` items or ``budget`` plus one item. An
+    exception on the thread is re-raised here; if the caller stops early, the thread stops and the
+    iterator is closed.
     """
-    items: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
+    depth = max(1, depth)
+    held: deque[Any] = deque()
+    load = 0  # the weight of the items in ``held``
+    ready = threading.Condition()
+    stop = False
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def put(item: Any, heavy: int) -> bool:
+        nonlocal load
+        with ready:
+            while not stop and len(held) >= depth and load >= budget:
+                ready.wait(0.1)
+            if stop:
+                return False
+            held.append((item, heavy))
+            load += heavy
+            ready.notify_all()
+            return True
 
     def produce() -> None:
         try:
             for item in iterator:
-                if not put(item):
+                if not put(item, weight(item) if weight is not None else 1):
                     break
             else:
-                put(_DONE)
+                put(_DONE, 0)
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            put(exc)
+            put(exc, 0)
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
 
+    def take() -> Any:
+        nonlocal load
+        with ready:
+            while not held:
+                ready.wait()
+            item, heavy = held.popleft()
+            load -= heavy
+            ready.notify_all()
+            return item
+
     thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
         while True:
-            item = items.get()
+            item = take()
             if item is _DONE:
                 return
             if isinstance(item, BaseException):
                 raise item
             yield item
     finally:
-        stop.set()
+        with ready:
+            stop = True
+            ready.notify_all()
         thread.join(timeout=60)
 
 
@@ -160,12 +185,17 @@ class PassResult:
 PageHandler = Callable[[Sequence[Any]], Iterable[Hashable | None]]
 
 
-def read_pass(pages: Iterator[Any], handle: PageHandler, *, depth: int = 2) -> PassResult:
-    """Feed every record of ``pages`` (hook ``Page`` objects) to ``handle``, watching for drift."""
+def read_pass(pages: Iterator[Any], handle: PageHandler, *, read_ahead: int = 0) -> PassResult:
+    """Feed every record of ``pages`` (hook ``Page`` objects) to ``handle``, watching for drift.
+
+    :param read_ahead: records fetched ahead of ``handle`` (two pages at least). A batch's write
+        holds ``handle`` up for a while; pages fetched meanwhile wait here rather than stall the
+        fetching, so about a batch of records ahead keeps the requests flowing.
+    """
     monitor = DriftMonitor()
     result = PassResult()
     # closing(): if handle() raises, the fetching thread stops now, not when the generator is collected.
-    with closing(prefetch(pages, depth)) as stream:
+    with closing(prefetch(pages, 2, budget=read_ahead, weight=_page_length)) as stream:
         for page in stream:
             result.pages += 1
             monitor.page(page.number, page.total, page.last_page)
@@ -177,21 +207,26 @@ def read_pass(pages: Iterator[Any], handle: PageHandler, *, depth: int = 2) -> P
     return result
 
 
+def _page_length(page: Any) -> int:
+    return len(page.records)
+
+
 def read_with_one_retry(
     open_pages: Callable[[], Iterator[Any]],
     handle: PageHandler,
     *,
     between: Callable[[], None],
     log: logging.Logger | Any,
+    read_ahead: int = 0,
 ) -> tuple[bool, list[PassResult]]:
     """Read a listing; if it drifted, call ``between()`` and read it once more.
 
     Returns ``(complete, passes)``: ``complete`` is True when a pass saw no drift, i.e. every
-    record that existed throughout the read was seen.
+    record that existed throughout the read was seen. ``read_ahead`` is :func:`read_pass`'s.
     """
     passes: list[PassResult] = []
     for attempt in (1, 2):
-        result = read_pass(open_pages(), handle)
+        result = read_pass(open_pages(), handle, read_ahead=read_ahead)
         passes.append(result)
         if not result.drift:
             return True, passes

@@ -137,7 +137,9 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
                     keys.append(None if None in key else key)
                 return keys
 
-            complete, passes = read_with_one_retry(open_pages, handle, between=loader.flush, log=self.log)
+            complete, passes = read_with_one_retry(
+                open_pages, handle, between=loader.flush, log=self.log, read_ahead=self.batch_size
+            )
             marked: list[int] = []
 
             def finish(cursor: Any) -> None:

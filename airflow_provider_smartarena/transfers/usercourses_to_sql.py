@@ -348,7 +348,9 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
                 **self._filters(),
             )
 
-        complete, passes = read_with_one_retry(open_pages, handle, between=loader.flush, log=self.log)
+        complete, passes = read_with_one_retry(
+            open_pages, handle, between=loader.flush, log=self.log, read_ahead=self.batch_size
+        )
         stats.passes = len(passes)
         for number, result in enumerate(passes, 1):
             stats.pages += result.pages

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
+import time
 import types
 from dataclasses import dataclass, field
 from typing import Any
@@ -282,6 +283,27 @@ def test_prefetch_stops_the_producer_when_the_consumer_stops() -> None:
     assert next(stream) == 1
     stream.close()  # type: ignore[attr-defined]
     assert closed.wait(5)
+
+
+@pytest.mark.parametrize(("budget", "held"), [(0, 2), (35, 4), (40, 4), (41, 5)])
+def test_prefetch_runs_ahead_by_depth_or_by_budget_whichever_holds_more(budget: int, held: int) -> None:
+    """Pages of 10 records: the thread holds 2 pages (depth), or more while they hold < budget."""
+    made: list[int] = []
+
+    def pages() -> Any:
+        for n in range(100):
+            made.append(n)
+            yield [n] * 10
+
+    stream = prefetch(pages(), depth=2, budget=budget, weight=len)
+    assert next(stream) == [0] * 10
+    deadline = time.monotonic() + 5
+    while len(made) < held + 2 and time.monotonic() < deadline:  # held + the one taken + one waiting
+        time.sleep(0.01)
+    time.sleep(0.2)  # it would have run further by now if it could
+    assert len(made) == held + 2
+    assert [next(stream)[0] for _ in range(5)] == [1, 2, 3, 4, 5]  # in order, nothing lost
+    stream.close()  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
