@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -19,6 +20,8 @@ class Stats:
         self.faults: Counter[str] = Counter()
         self.token_requests = 0
         self.writes = 0
+        # The sandbox's own CPU: on a machine it shares with the client, what it leaves the client.
+        self._cpu_start = time.process_time()
 
     def request(self, method: str, path: str) -> None:
         self.total += 1
@@ -42,4 +45,5 @@ class Stats:
             "token_requests": self.token_requests,
             "writes": self.writes,
             "faults": dict(sorted(self.faults.items())),
+            "cpu_seconds": round(time.process_time() - self._cpu_start, 4),
         }

@@ -52,6 +52,18 @@ def test_stats_count_requests(fresh_sandbox: SandboxServer) -> None:
     assert fresh_sandbox.stats()["total"] == 0
 
 
+def test_stats_tell_the_sandbox_cpu_since_their_reset(fresh_sandbox: SandboxServer) -> None:
+    api = Api(fresh_sandbox)
+    for _ in range(20):
+        api.get("/api/usercourses")
+    busy = fresh_sandbox.stats()["cpu_seconds"]
+    fresh_sandbox.reset_stats()
+    idle = fresh_sandbox.stats()["cpu_seconds"]
+    assert 0 <= idle < busy
+    api.get("/api/usercourses")
+    assert fresh_sandbox.stats()["cpu_seconds"] > idle
+
+
 def test_reset_clears_stats_faults_and_data(fresh_sandbox: SandboxServer) -> None:
     api = Api(fresh_sandbox)
     api.post("/api/locations", {"mapping_code": "gone", "name": "X"})
