@@ -399,7 +399,8 @@ class SmartArenaHook(BaseHook):
 
         :param endpoint: a GET endpoint of :mod:`~airflow_provider_smartarena.resources`.
         :param max_concurrency: when the paginator tells the page count, fetch up to this many
-            pages at once (still yielded in order; at most this many pages are held in memory).
+            requests at once (still yielded in order; at most twice this many pages are held or in
+            flight ahead of the caller).
         :param start_page: the first page to read (1-based).
         :param record_type: a ``msgspec.Struct`` type to decode records into, straight from the
             body (what the transfers use: it costs a fraction of decoding dicts). A page whose

@@ -242,7 +242,44 @@ def test_closing_a_concurrent_walk_stops_fetching() -> None:
     time.sleep(0.1)
     requested = len(pages.requested)
     time.sleep(0.1)
-    assert len(pages.requested) == requested <= 3 + 4 + 1
+    assert len(pages.requested) == requested <= 3 + 2 * 4 + 1  # taken, held or in flight, page 1's
+
+
+class _SlowPage(_Pages):
+    """Page ``slow`` answers after ``pause`` s (or raises ``error``); the others at once."""
+
+    def __init__(self, slow: int, pause: float = 0.0, error: Exception | None = None) -> None:
+        super().__init__(1000, 10)
+        self.slow, self.pause, self.error = slow, pause, error
+        self.answered: list[int | None] = []
+
+    def __call__(self, number: int | None) -> Fetched:
+        if number == self.slow:
+            time.sleep(self.pause)
+            if self.error is not None:
+                raise self.error
+        fetched = super().__call__(number)
+        with self.lock:
+            self.answered.append(number)
+        return fetched
+
+
+def test_a_slow_page_does_not_keep_the_other_connections_idle() -> None:
+    pages = _SlowPage(slow=3, pause=0.5)
+    walk = _walk(pages, concurrency=2)
+    assert [next(walk).number for _ in range(4)] == [1, 2, 3, 4]  # in order all the same
+    # While page 3 took its time, the other connection went on: up to 2 x 2 pages ahead.
+    assert pages.answered.index(3) >= 5
+    assert set(pages.answered[: pages.answered.index(3)]) >= {1, 2, 4, 5, 6}
+    walk.close()
+
+
+def test_a_failed_page_raises_in_its_turn() -> None:
+    pages = _SlowPage(slow=4, pause=0.05, error=SmartArenaResponseError("page 4 failed"))
+    walk = _walk(pages, concurrency=3)
+    assert [next(walk).number for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(SmartArenaResponseError, match="page 4 failed"):
+        next(walk)
 
 
 def test_outcome() -> None:
