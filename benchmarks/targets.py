@@ -184,8 +184,9 @@ def extraction_cpu(figures: dict[str, Any]) -> Verdict:
             "bytes alone costs ~2; row building ~3-4 µs; the rest is GIL hand-offs between the page "
             "threads and the writer. Tried without a measurable gain: a leaner GET through the "
             "session's adapter (~2 µs a record in a warm loop, lost in the noise end to end), "
-            "multi-row INSERT statements (slower), a larger SQLite page cache, out-of-order page "
-            "workers. Next: fewer GIL hand-offs (write on one thread, fetch on an event loop)."
+            "multi-row INSERT statements (slower), a larger SQLite page cache. Next: fewer GIL "
+            "hand-offs (write on one thread, fetch on an event loop), and decoding a page after its "
+            "thread has sent the next request rather than before."
         )
     return verdict
 
