@@ -49,7 +49,7 @@ def prefetch(
         nonlocal load
         with ready:
             while not stop and len(held) >= depth and load >= budget:
-                ready.wait(0.1)
+                ready.wait()  # take() and the consumer's stop both notify
             if stop:
                 return False
             held.append((item, heavy))
