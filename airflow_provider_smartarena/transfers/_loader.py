@@ -26,6 +26,7 @@ from airflow_provider_smartarena.transfers._schema import (
     TableSpec,
     converters,
     parse_datetime,
+    raw_json_text,
     typed_record,
 )
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 log = logging.getLogger(__name__)
+Raw = msgspec.Raw
 
 # A transaction rewrites every index page it touches (and journals it first), and a table's key
 # index takes rows in no particular order: with 1000 rows a transaction, SQLite's upsert cost per
@@ -91,8 +93,9 @@ class RowBuilder:
         self._key_names = spec.key
         self._types = {c.name: c.type for c in data_columns}
         struct, converted = typed_record(spec)
-        #: Records of this type (see SmartArenaHook.iter_pages' ``record_type``) are built directly.
-        self.record_type = struct
+        #: Records of this type (see SmartArenaHook.iter_pages' ``record_type``) are built directly;
+        #: their JSON columns hold the server's text (``msgspec.Raw``).
+        self.record_type, _ = typed_record(spec, raw_json=True)
         self._page_type: Any = list[struct]  # type: ignore[valid-type]
         kinds = [data_columns[i].type for i in converted]
         as_text = dialect.dates_as_text
@@ -145,7 +148,9 @@ class RowBuilder:
                         values[i] = convert(value)
                 for i in json_columns:
                     value = values[i]
-                    if value is not None and value.__class__ is not str:
+                    if value.__class__ is Raw:
+                        values[i] = raw_json_text(value)
+                    elif value is not None and value.__class__ is not str:
                         values[i] = encode(value).decode()
                 for i, convert in others:
                     values[i] = convert(values[i])

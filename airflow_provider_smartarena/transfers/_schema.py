@@ -236,17 +236,39 @@ def _is_canonical(value: Any, length: int) -> bool:
 _TYPED: dict[SqlType, Any] = {"text": str | None, "int": int | None, "float": float | None}
 
 
-def typed_record(spec: TableSpec) -> tuple[type[msgspec.Struct], list[int]]:
+def typed_record(spec: TableSpec, *, raw_json: bool = False) -> tuple[type[msgspec.Struct], list[int]]:
     """A msgspec struct of the spec's data columns, and the positions still needing a converter.
 
     ``msgspec.convert(records, list[struct])`` checks whole pages of plain text, int and float
     values in C (strict: no coercion, so a value it accepts is one the Python converters would
     return unchanged); dates, datetimes and JSON come through as they are, for their converters.
+
+    :param raw_json: JSON columns as :class:`msgspec.Raw`, their text as the server sent it, for
+        decoding response bodies: building modules and sessions as Python objects only to encode
+        them again cost more than the rest of the record (``msgspec.convert`` cannot make Raw).
     """
     columns = [c for c in spec.columns if c.name not in (EXTRACTED_AT, DELETED_AT)]
-    fields = [(c.name, _TYPED.get(c.type, Any), None) for c in columns]
-    struct = msgspec.defstruct(f"{spec.name.replace('.', '_')}_row", fields, gc=False)
+    fields = [(c.name, _field_type(c.type, raw_json), None) for c in columns]
+    suffix = "_raw_row" if raw_json else "_row"
+    struct = msgspec.defstruct(f"{spec.name.replace('.', '_')}{suffix}", fields, gc=False)
     return struct, [i for i, c in enumerate(columns) if c.type not in _TYPED]
+
+
+def _field_type(kind: SqlType, raw_json: bool) -> Any:
+    if raw_json and kind == "json":
+        return msgspec.Raw
+    return _TYPED.get(kind, Any)
+
+
+def raw_json_text(raw: msgspec.Raw) -> str | None:
+    """A JSON column's value from its raw JSON: the text itself; ``null`` is None, and a string is
+    taken as JSON text already (as :func:`converters` take it)."""
+    text = str(raw, "utf-8")
+    if text == "null":
+        return None
+    if text.startswith('"'):
+        return str(msgspec.json.decode(text))
+    return text
 
 
 def converters(spec: TableSpec, tz: dt.tzinfo, *, dates_as_text: bool = False) -> list[Converter]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import threading
 import time
@@ -350,6 +351,52 @@ def test_a_page_builds_the_rows_one_record_at_a_time_would(database: str) -> Non
     odd = {**plain, "user_mapping_code": "u-2", "progress": "60", "course_title": 12}  # coerced per record
     for page in ([plain], [plain, odd], [odd], [plain, {"course_mapping_code": "c-2"}]):
         assert builder.build_page(page) == [builder.build(record) for record in page]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mysql"])
+def test_records_decoded_from_a_body_build_the_rows_their_dicts_would(database: str) -> None:
+    """The hook decodes pages into the builder's record type, JSON columns as the server's text
+    (not parsed and encoded again): the rows are the ones the dicts give."""
+    import msgspec
+
+    from airflow_provider_smartarena.hooks._paging import typed_decoder
+    from airflow_provider_smartarena.transfers._dialects import get_dialect
+    from airflow_provider_smartarena.transfers._loader import RowBuilder
+
+    builder = RowBuilder(user_courses_spec("t"), get_dialect(database, "?"), UTC, dt.datetime(2025, 1, 1))
+    base = {"course_mapping_code": "c-1", "updated_at": "2025-01-01 10:00:00"}
+    records = [
+        {**base, "user_mapping_code": "u-1", "modules": [{"id": 1, "title": "Požarna varnost", "x": None}]},
+        {**base, "user_mapping_code": "u-2", "modules": None, "live_sessions": {"at": "2025-01-02"}},
+        {**base, "user_mapping_code": "u-3", "live_sessions": '[{"id": 5}]'},  # JSON text already: kept
+        {**base, "user_mapping_code": "u-4"},  # neither present
+    ]
+    body = msgspec.json.encode({"current_page": 1, "last_page": 1, "data": records})
+    listing = typed_decoder(builder.record_type)(body)
+    assert listing is not None
+    assert type(listing.records[0]) is builder.record_type
+    assert builder.build_page(listing.records) == [builder.build(record) for record in records]
+
+
+def test_json_columns_keep_the_servers_text_as_it_was_sent() -> None:
+    from airflow_provider_smartarena.hooks._paging import typed_decoder
+    from airflow_provider_smartarena.transfers._dialects import get_dialect
+    from airflow_provider_smartarena.transfers._loader import RowBuilder
+
+    builder = RowBuilder(user_courses_spec("t"), get_dialect("sqlite", "?"), UTC, dt.datetime(2025, 1, 1))
+    # Spaces and escapes, as PHP's json_encode writes them by default.
+    modules = '[ {"id": 1, "title": "Po\\u017earna varnost \\/ 1"} ]'
+    body = (
+        '{"data": [{"user_mapping_code": "u-1", "course_mapping_code": "c-1", '
+        f'"updated_at": "2025-01-01 10:00:00", "modules": {modules}, "live_sessions": null}}]}}'
+    ).encode()
+    listing = typed_decoder(builder.record_type)(body)
+    assert listing is not None
+    ((_, _, row),) = builder.build_page(listing.records)
+    spec = user_courses_spec("t")
+    assert row[spec.index("modules")] == modules
+    assert json.loads(row[spec.index("modules")]) == [{"id": 1, "title": "Požarna varnost / 1"}]
+    assert row[spec.index("live_sessions")] is None
 
 
 def test_a_bad_value_on_the_fast_path_still_names_the_record_and_the_field() -> None:
