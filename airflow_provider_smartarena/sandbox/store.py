@@ -64,6 +64,10 @@ class Store:
         self.track_changes = True
         #: Activity id -> (what it was rendered from, its JSON): see ActivityRenderer.encoded.
         self.rendered: dict[int, tuple[tuple[Any, ...], Any]] = {}
+        #: Bumped by every change (see mark), so that what is derived from the store can be kept
+        #: until the store changes.
+        self.generation = 0
+        self._parts: tuple[tuple[int, str], dict[str, dict[Any, Any]]] | None = None
 
     # ---- generic helpers -------------------------------------------------------------------
     def org(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -79,8 +83,17 @@ class Store:
         return self.counters[kind]
 
     def mark(self, kind: str, key: object) -> None:
+        self.generation += 1
         if self.track_changes:
             self.dirty.add((kind, str(key)))
+
+    def render_parts(self, zone: str) -> dict[str, dict[Any, Any]]:
+        """Per-course and per-user parts of rendered activities (see render.ActivityRenderer),
+        shared by responses in ``zone`` until the store changes."""
+        stamp = (self.generation, zone)
+        if self._parts is None or self._parts[0] != stamp:
+            self._parts = (stamp, {"courses": {}, "users": {}, "user_inputs": {}})
+        return self._parts[1]
 
     def put(self, kind: str, key: str | int, record: dict[str, Any]) -> None:
         """Insert or replace an entity (not an activity, not a course: see put_course)."""
