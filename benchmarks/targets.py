@@ -175,10 +175,7 @@ def extraction_cpu(figures: dict[str, Any]) -> Verdict:
             )
         if base:
             gap.append(f"The loop a user writes costs {base['cpu_us_per_record']:.1f} µs a record.")
-        gap.append(
-            "CPU time varies with the machine's load: on this VM the same code measured 41-63 µs a "
-            "record at 100k in alternating runs within one hour (the sandbox's CPU a page moves with it)."
-        )
+        gap.append("CPU time is inflated when the machine is loaded (shared caches, other processes).")
         verdict.gap = " ".join(gap)
         verdict.follow_up = (
             "Profiled (30 November 2026, AMD EPYC; one thread, per record at 100k): SQLite's upsert "
@@ -186,7 +183,8 @@ def extraction_cpu(figures: dict[str, Any]) -> Verdict:
             "half; the journal mode, synchronous, a larger cache and 5000-row transactions do not "
             "change it), the request through requests ~11-14 µs (urllib3's pool alone ~6, "
             "http.client ~3), typed decoding 3.6-5 µs, row building 5-7 µs; with the page threads "
-            "and the writer sharing the GIL it adds up to the figure above. Adopted: JSON columns "
+            "and the writer sharing the GIL it adds up to the figure above, which on this VM ranged "
+            "41-63 µs in alternating runs within one hour. Adopted: JSON columns "
             "decoded as raw text (77 to 53 µs). Tried and not kept: pages read through urllib3's pool "
             "directly (-9% CPU, -3% wall time in 10 paired runs at 20k, but a second HTTP path that "
             "skips the session's hooks, cookies and requests' error mapping); loading whole pages "

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 log = logging.getLogger(__name__)
-Raw = msgspec.Raw
 
 # A transaction rewrites every index page it touches (and journals it first), and a table's key
 # index takes rows in no particular order: with 1000 rows a transaction, SQLite's upsert cost per
@@ -130,6 +129,7 @@ class RowBuilder:
             except msgspec.ValidationError:
                 return [self.build(record) for record in records]
         astuple, encode, suffix = msgspec.structs.astuple, JSON_ENCODER.encode, self._suffix
+        raw = msgspec.Raw
         text_dates, json_columns, others = self._text_dates, self._json_columns, self._other_converted
         key_index, version_index = self._key_index, self._version_index
         built = []
@@ -148,7 +148,7 @@ class RowBuilder:
                         values[i] = convert(value)
                 for i in json_columns:
                     value = values[i]
-                    if value.__class__ is Raw:
+                    if value.__class__ is raw:
                         values[i] = raw_json_text(value)
                     elif value is not None and value.__class__ is not str:
                         values[i] = encode(value).decode()
