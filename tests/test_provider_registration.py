@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -13,13 +10,11 @@ import pytest
 
 import airflow_provider_smartarena
 from airflow_provider_smartarena import get_provider_info
-
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+from tests._airflow import airflow_env, run_airflow
 
 
 def _airflow(tmp_path: Path, *args: str) -> str:
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    done = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=180, check=False)
+    done = run_airflow(airflow_env(tmp_path, tmp_path), *args, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 

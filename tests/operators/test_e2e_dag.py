@@ -9,22 +9,19 @@ may be left behind. The second run proves a re-run finds no leftovers and duplic
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
+from tests._airflow import airflow_env, new_airflow_home, output_of, run_airflow
 
 pytestmark = pytest.mark.airflow
 
 DAG_ID = "smartarena_operators_e2e"
 DAGS = Path(__file__).parent.parent / "dags"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture(scope="module")
@@ -35,20 +32,11 @@ def e2e_sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory, e2e_sandbox: SandboxServer) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("airflow_home")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SMARTARENA_DEFAULT": e2e_sandbox.connection_json(),
-    }
-    migrate = subprocess.run(
-        [AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    return env
+def e2e_env(
+    tmp_path_factory: pytest.TempPathFactory, migrated_airflow: Path, e2e_sandbox: SandboxServer
+) -> dict[str, str]:
+    home = new_airflow_home(migrated_airflow, tmp_path_factory.mktemp("airflow_home"))
+    return airflow_env(home, DAGS, AIRFLOW_CONN_SMARTARENA_DEFAULT=e2e_sandbox.connection_json())
 
 
 def _task_states(home: str, run_id: str) -> dict[str, list[str]]:
@@ -82,20 +70,13 @@ def _made_by_the_dag(sandbox: SandboxServer) -> list[str]:
     )
 
 
-def test_dag_runs_twice_through_airflow(airflow_env: dict[str, str], e2e_sandbox: SandboxServer) -> None:
+def test_dag_runs_twice_through_airflow(e2e_env: dict[str, str], e2e_sandbox: SandboxServer) -> None:
     runs = []
     for attempt in (1, 2):
-        done = subprocess.run(
-            [AIRFLOW, "dags", "test", DAG_ID],
-            env=airflow_env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        output = done.stdout + done.stderr
-        run_id, run_state = _latest_run(airflow_env["AIRFLOW_HOME"])
-        states = _task_states(airflow_env["AIRFLOW_HOME"], run_id)
+        done = run_airflow(e2e_env, "dags", "test", DAG_ID)
+        output = output_of(done)
+        run_id, run_state = _latest_run(e2e_env["AIRFLOW_HOME"])
+        states = _task_states(e2e_env["AIRFLOW_HOME"], run_id)
         failed = {task: s for task, s in states.items() if set(s) != {"success"}}
         assert done.returncode == 0, output[-5000:]
         assert run_state == "success", f"run {attempt}: {failed}\n{output[-5000:]}"

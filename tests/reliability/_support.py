@@ -1,4 +1,4 @@
-"""Shared pieces of the reliability suite: scale, fault settings, figures, table checks, Airflow homes.
+"""Shared pieces of the reliability suite: scale, fault settings, figures, table checks, local sandboxes.
 
 CI runs everything at a small scale; ``SMARTARENA_SOAK=1`` (what ``tests/reliability/soak.py`` sets)
 switches to the larger scale and enables the tests marked ``soak``. Tests record what they checked
@@ -10,10 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +40,6 @@ from tests.transfers.conftest import Warehouse, assert_same_table, normalize
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DAGS = HERE / "dags"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 SOAK = os.environ.get("SMARTARENA_SOAK", "").strip().lower() not in ("", "0", "false", "no")
 FIGURES_ENV = "SMARTARENA_SOAK_FIGURES"
@@ -370,56 +366,3 @@ def local_sandbox(*, tls: tuple[Path, Path] | None = None, **options: Any) -> It
     finally:
         for stop in reversed(stoppers):
             stop()
-
-
-# ---------------------------------------------------------------------------------------------
-# Airflow on a throwaway home
-
-
-def airflow_env(home: Path, dags: Path, **extra: str) -> dict[str, str]:
-    """The environment of an Airflow command on ``home`` (none of this process's AIRFLOW_* settings)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-            **extra,
-        }
-    )
-    return env
-
-
-def migrate(home: Path) -> None:
-    done = subprocess.run(
-        [AIRFLOW, "db", "migrate"],
-        env=airflow_env(home, home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-
-
-def new_airflow_home(template: Path, home: Path) -> Path:
-    """A fresh Airflow home with a copy of an already migrated metadata database."""
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template / "airflow.db", home / "airflow.db")
-    return home
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()

@@ -8,8 +8,6 @@ Tests marked ``soak`` run only with ``SMARTARENA_SOAK=1`` (``make soak``).
 
 from __future__ import annotations
 
-import fcntl
-import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import pytest
 
 from tests.hook.conftest import log_events, make_hook, scripted  # noqa: F401  (fixtures reused)
 from tests.hook.test_hook_test_connection import _self_signed
-from tests.reliability._support import SOAK, Figures, migrate
+from tests.reliability._support import SOAK, Figures
 from tests.transfers.conftest import warehouse  # noqa: F401  (fixture reused)
 
 
@@ -47,28 +45,6 @@ def _quiet_executor_safeguard() -> Iterator[None]:
 def figures(request: pytest.FixtureRequest) -> Figures:
     """Records what a test checked (runs, faults, records compared ...) for the soak report."""
     return Figures(request.node.nodeid)
-
-
-@pytest.fixture(scope="session")
-def migrated_airflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An Airflow home whose SQLite metadata database is migrated once per test session.
-
-    xdist workers share it: the first to get the lock migrates, the others wait and copy.
-    """
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # this session's directory, above every worker's own
-    shared = root / "smartarena-airflow-template"
-    shared.mkdir(exist_ok=True)
-    with (shared / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (shared / "migrated").exists():
-                migrate(shared)
-                (shared / "migrated").touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return shared
 
 
 @pytest.fixture(scope="session")

@@ -28,23 +28,20 @@ import pytest
 from airflow_provider_smartarena.operators.sync import SmartArenaUserSyncOperator
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
 from airflow_provider_smartarena.transfers import SmartArenaUserCoursesToSqlOperator
+from tests._airflow import AIRFLOW, airflow_env, new_airflow_home, wait_until
 from tests.reliability import _crash_child
 from tests.reliability._support import (
-    AIRFLOW,
     DAGS,
     SCALE,
     STATE_TABLE,
     TABLE,
     Figures,
-    airflow_env,
     assert_platform_matches,
     assert_table_is_ground_truth,
     assert_watermark_consistent,
     check_rows,
-    new_airflow_home,
     stored_watermark,
     task_context,
-    wait_until,
 )
 from tests.sync.conftest import person
 from tests.transfers.conftest import Warehouse, normalize

@@ -29,7 +29,8 @@ import pytest
 
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
-from tests.reliability._support import SCALE, Figures, faults_injected, wait_until
+from tests._airflow import wait_until
+from tests.reliability._support import SCALE, Figures, faults_injected
 
 WORKERS = 16
 FAULTS = {

@@ -19,9 +19,7 @@ import re
 import signal
 import sqlite3
 import subprocess
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,19 +31,9 @@ from airflow_provider_smartarena.hooks._token import Token
 from airflow_provider_smartarena.operators.sync import SmartArenaUserSyncOperator
 from airflow_provider_smartarena.operators.users import SmartArenaCreateUserOperator
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
+from tests._airflow import AIRFLOW, airflow_env, api_server, free_port, new_airflow_home, wait_until
 from tests.hook.scripted import Reply, connection_json
-from tests.reliability._support import (
-    AIRFLOW,
-    DAGS,
-    ROOT,
-    Figures,
-    airflow_env,
-    free_port,
-    local_sandbox,
-    new_airflow_home,
-    task_context,
-    wait_until,
-)
+from tests.reliability._support import DAGS, ROOT, Figures, local_sandbox, task_context
 from tests.sync.conftest import person
 
 EXAMPLES = ROOT / "dags_examples"
@@ -81,39 +69,6 @@ class AirflowRun:
     def task_states(self, dag_id: str) -> dict[str, str]:
         rows = self.query("SELECT task_id, state FROM task_instance WHERE dag_id = ?", dag_id)
         return dict(rows)
-
-
-@contextlib.contextmanager
-def api_server(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    """``airflow api-server`` for the task runners to report to; stopped (its process group) after."""
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-
-        def healthy() -> bool:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2)
-                return True
-            except OSError:
-                return process.poll() is not None
-
-        assert wait_until(healthy, timeout=120, interval=0.5), "the api-server did not start"
-        assert process.poll() is None, log.read_text()[-3000:]
-        yield
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def dags_test(run: AirflowRun, env: dict[str, str], dag_id: str, conf: dict[str, Any] | None = None) -> None:

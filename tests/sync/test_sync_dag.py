@@ -7,56 +7,35 @@ A temporary AIRFLOW_HOME with a SQLite metadata database and ``tests/sync/dags``
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
+from tests._airflow import airflow_env, new_airflow_home, output_of, run_airflow
 
 pytestmark = pytest.mark.airflow
 
 DAG_ID = "smartarena_sync_e2e"
 DAGS = Path(__file__).parent / "dags"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 PASSWORD = "Pa55-word-from-conf"
 
 
 @pytest.fixture
-def airflow_env(tmp_path: Path, fresh_sandbox: SandboxServer) -> dict[str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(tmp_path),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SMARTARENA_DEFAULT": fresh_sandbox.connection_json(),
-    }
-    migrate = subprocess.run(
-        [AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
-    return env
+def sync_env(tmp_path: Path, migrated_airflow: Path, fresh_sandbox: SandboxServer) -> dict[str, str]:
+    home = new_airflow_home(migrated_airflow, tmp_path / "airflow")
+    return airflow_env(home, DAGS, AIRFLOW_CONN_SMARTARENA_DEFAULT=fresh_sandbox.connection_json())
 
 
 def _trigger(env: dict[str, str], conf: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    done = subprocess.run(
-        [AIRFLOW, "dags", "test", DAG_ID, "-c", json.dumps(conf)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    output = done.stdout + done.stderr
+    output = output_of(run_airflow(env, "dags", "test", DAG_ID, "-c", json.dumps(conf)))
     lines = [line for line in output.splitlines() if "SYNC SUMMARY " in line]
     assert lines, output[-5000:]
     return output, json.loads(lines[-1].split("SYNC SUMMARY ", 1)[1])
 
 
-def test_triggered_with_conf(airflow_env: dict[str, str], fresh_sandbox: SandboxServer) -> None:
+def test_triggered_with_conf(sync_env: dict[str, str], fresh_sandbox: SandboxServer) -> None:
     users = [
         {
             "mapping_code": "hr-1",
@@ -70,7 +49,7 @@ def test_triggered_with_conf(airflow_env: dict[str, str], fresh_sandbox: Sandbox
         {"mapping_code": "hr-2", "email": "not-an-email", "firstname": "Bor", "lastname": "Kos"},
     ]
 
-    output, summary = _trigger(airflow_env, {"users": users, "dry_run": "false"})
+    output, summary = _trigger(sync_env, {"users": users, "dry_run": "false"})
 
     # The sync task failed at the end (an invalid row) after applying the rest, and pushed its
     # summary first: the downstream task read it from XCom.

@@ -7,23 +7,18 @@ the summary returned as XCom, and the Asset event with its extra recorded in the
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from airflow import __version__ as airflow_version
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
+from tests._airflow import AIRFLOW_V_3, airflow_env, new_airflow_home, output_of, run_airflow
 
 pytestmark = pytest.mark.airflow
 
 DAG_ID = "smartarena_extract_e2e"
 DAGS = Path(__file__).parent / "dags"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-AIRFLOW_V_3 = int(airflow_version.split(".")[0]) >= 3
 # Assets and their events were datasets in Airflow 2.
 EVENTS_SQL = (
     "SELECT a.uri, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id"
@@ -32,30 +27,24 @@ EVENTS_SQL = (
 )
 
 
-def test_extraction_dag_runs_through_airflow(tmp_path: Path, sandbox: SandboxServer) -> None:
+def test_extraction_dag_runs_through_airflow(
+    tmp_path: Path, migrated_airflow: Path, sandbox: SandboxServer
+) -> None:
     sandbox.reset()
-    home = tmp_path / "airflow_home"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_SMARTARENA_DEFAULT": sandbox.connection_json(),
-        "AIRFLOW_CONN_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")}),
-    }
-    migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=180)
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    home = new_airflow_home(migrated_airflow, tmp_path / "airflow_home")
+    env = airflow_env(
+        home,
+        DAGS,
+        AIRFLOW_CONN_SMARTARENA_DEFAULT=sandbox.connection_json(),
+        AIRFLOW_CONN_WAREHOUSE=json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")}),
+    )
     if not AIRFLOW_V_3:
         # Airflow 2's `dags test` records dataset events only for datasets already in the database.
-        synced = subprocess.run(
-            [AIRFLOW, "dags", "reserialize"], env=env, capture_output=True, text=True, timeout=180
-        )
-        assert synced.returncode == 0, synced.stdout[-3000:] + synced.stderr[-3000:]
+        synced = run_airflow(env, "dags", "reserialize")
+        assert synced.returncode == 0, output_of(synced)[-3000:]
 
-    done = subprocess.run(
-        [AIRFLOW, "dags", "test", DAG_ID, "2024-06-01"], env=env, capture_output=True, text=True, timeout=300
-    )
-    output = done.stdout + done.stderr
+    done = run_airflow(env, "dags", "test", DAG_ID, "2024-06-01")
+    output = output_of(done)
     with sqlite3.connect(home / "airflow.db") as db:
         states = dict(db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ?", (DAG_ID,)))
         events = db.execute(EVENTS_SQL).fetchall()
