@@ -149,7 +149,12 @@ def options_to_argv(options: dict[str, Any]) -> list[str]:
     return argv
 
 
-def announce(url: str, config: SandboxConfig, loaded_from_db: bool) -> None:
+def announce(url: str, config: SandboxConfig, loaded_from_db: bool, activities: int | None = None) -> None:
+    """Print where the sandbox listens, its credentials and its data, then the ready marker.
+
+    :param activities: how many activities were seeded; they are capped at users x courses (one per
+        user and course), and the banner says so when that is fewer than asked for.
+    """
     sizes = config.sizes
     print(f"Smart ARENA sandbox listening on {url}")
     print(f"  client_id:     {config.client_id}")
@@ -164,6 +169,11 @@ def announce(url: str, config: SandboxConfig, loaded_from_db: bool) -> None:
         print(
             f"  data:          seed={sizes.seed} {counts}" + (f" (saved to {config.db})" if config.db else "")
         )
+        if activities is not None and activities < sizes.activities:
+            print(
+                f"  note:          {activities} activities seeded, not {sizes.activities}: at most one per "
+                f"user and course (--users x --courses = {sizes.users * sizes.courses})"
+            )
     ready = {"url": url, "client_id": config.client_id, "client_secret": config.client_secret}
     print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
 
@@ -177,6 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"smartarena-sandbox: {exc}", file=sys.stderr)
         return 2
-    announce(base_url(sock), config, state.loaded_from_db)
+    announce(base_url(sock), config, state.loaded_from_db, len(state.store.activities))
     server.run(sockets=[sock])
     return 0

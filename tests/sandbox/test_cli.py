@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from airflow_provider_smartarena.sandbox.cli import config_from_args, options_to_argv
-from airflow_provider_smartarena.sandbox.testing import SandboxError, run_sandbox
+from airflow_provider_smartarena.sandbox.testing import READY_MARKER, SandboxError, run_sandbox
 
 
 def test_defaults() -> None:
@@ -78,3 +78,31 @@ def test_start_banner_prints_url_and_credentials() -> None:
 def test_bad_option_in_thread_raises() -> None:
     with pytest.raises(SandboxError, match="bad sandbox option"), run_sandbox(in_thread=True, error_rate=7):
         pass
+
+
+def _banner(*args: str) -> str:
+    """The start banner of ``smartarena-sandbox *args`` (the process is stopped once it is ready)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_smartarena.sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(READY_MARKER):
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return "".join(lines)
+
+
+def test_start_banner_tells_when_activities_are_capped() -> None:
+    capped = _banner("--users", "3", "--courses", "2", "--activities", "50")
+    assert "activities=50" in capped
+    assert "6 activities seeded, not 50: at most one per user and course (--users x --courses = 6)" in capped
+    assert "note:" not in _banner("--users", "3", "--courses", "2", "--activities", "6")
