@@ -161,3 +161,14 @@ def looks_like_error(body: Any) -> bool:
     if body.get("error") or body.get("success") is False:
         return True
     return "message" in body and not any(isinstance(v, list | dict) for v in body.values())
+
+
+def disguised_error(body: Any, method: str, path: str) -> SmartArenaResponseError:
+    """The exception for a 2xx body that :func:`looks_like_error`, with the server's message."""
+    return SmartArenaResponseError(
+        f"HTTP 200 with an error body: {server_message(body) or 'the body reports failure'}",
+        method=method,
+        path=path,
+        status=200,
+        response_body=body,
+    )

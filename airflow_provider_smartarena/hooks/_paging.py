@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeGuard, TypeVar
 import msgspec
 
 from airflow_provider_smartarena.exceptions import SmartArenaResponseError
-from airflow_provider_smartarena.hooks._http import looks_like_error
+from airflow_provider_smartarena.hooks._http import disguised_error, looks_like_error
 
 #: Fields that identify a record well enough to tell that a page repeats the previous one.
 _KEY_FIELDS = ("id", "mapping_code", "user_mapping_code", "course_mapping_code")
@@ -126,12 +126,13 @@ def parse_listing(body: Any, *, method: str, path: str) -> tuple[list[dict[str, 
         lists = [v for v in body.values() if isinstance(v, list)]
         if len(lists) == 1 and _records_list(lists[0]):
             return lists[0], _meta(body)
+    if looks_like_error(body):
+        raise disguised_error(body, method, path)
     raise SmartArenaResponseError(
         f"expected a list of records (a list, {{'data': [...]}} or a paginator), got {_shape(body)}",
         method=method,
         path=path,
         status=200,
-        response_body=body if isinstance(body, dict) and looks_like_error(body) else None,
     )
 
 

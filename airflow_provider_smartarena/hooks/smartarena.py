@@ -826,11 +826,11 @@ class SmartArenaHook(BaseHook):
         if endpoint.method == "GET":
             body, _ = self._send("GET", endpoint.path, params=params)
             if _http.looks_like_error(body):
-                raise _disguised_error(body, endpoint)
+                raise _http.disguised_error(body, endpoint.method, endpoint.path)
             return body
         body, _ = self._send(endpoint.method, endpoint.path, json_body=params, settle=settle)
         if isinstance(body, dict) and (body.get("error") or body.get("success") is False):
-            raise _disguised_error(body, endpoint)
+            raise _http.disguised_error(body, endpoint.method, endpoint.path)
         return body
 
     def _write(
@@ -1086,17 +1086,6 @@ def _resource(resource: Resource | str) -> Resource:
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _disguised_error(body: Any, endpoint: Endpoint) -> SmartArenaResponseError:
-    message = _http.server_message(body) or "the body reports failure"
-    return SmartArenaResponseError(
-        f"HTTP 200 with an error body: {message}",
-        method=endpoint.method,
-        path=endpoint.path,
-        status=200,
-        response_body=body,
-    )
 
 
 def _is_duplicate(error: SmartArenaValidationError, key: str) -> bool:

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_smartarena.exceptions import SmartArenaResponseError
 from airflow_provider_smartarena.hooks import _http
 from airflow_provider_smartarena.hooks._retry import parse_http_date
 
@@ -107,8 +106,5 @@ class HookAccess:
         if when is not None:
             self.last_date = when
         if _http.looks_like_error(body):
-            message = _http.server_message(body) or "the body reports failure"
-            raise SmartArenaResponseError(
-                f"HTTP 200 with an error body: {message}", method="GET", path=path, status=200
-            )
+            raise _http.disguised_error(body, "GET", path)
         return Reply(body, when)

@@ -167,13 +167,18 @@ def test_laravel_resource_envelope_with_meta_and_links(serve: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
-    [{"error": "Service unavailable"}, {"message": "Too many filters"}, {"success": False, "data": []}],
+    ("body", "message"),
+    [
+        ({"error": "Service unavailable"}, "Service unavailable"),
+        ({"message": "Too many filters"}, "Too many filters"),
+        ({"success": False, "data": []}, "the body reports failure"),
+    ],
 )
-def test_a_200_that_is_an_error(serve: Any, body: dict[str, Any]) -> None:
+def test_a_200_that_is_an_error(serve: Any, body: dict[str, Any], message: str) -> None:
     _server, hook = serve(lambda r: Reply(200, body))
-    with pytest.raises(SmartArenaResponseError, match=r"HTTP 200 with an error body|expected a list"):
+    with pytest.raises(SmartArenaResponseError, match=f"HTTP 200 with an error body: {message}") as info:
         hook.get_users()
+    assert info.value.response_body == body
 
 
 def test_a_write_answered_with_an_error_body(serve: Any) -> None:

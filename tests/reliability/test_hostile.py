@@ -163,8 +163,8 @@ EXPLAINED = {
     "malformed JSON": "not valid JSON",
     "data that is a string": "expected a list of records",
     "records that are not objects": "expected a list of records",
-    "a 200 with an error body": "expected a list of records",
-    "a 200 with only a message": "expected a list of records",
+    "a 200 with an error body": "HTTP 200 with an error body: Service unavailable",
+    "a 200 with only a message": "HTTP 200 with an error body: Please retry later",
     "a page that repeats the previous one": "page 2 repeats the records of page 1",
     "a paginator that never ends": f"more than {MAX_PAGES} pages",
 }
