@@ -3,21 +3,33 @@
 The API does not document its list envelope, so every shape seen in Laravel-style services is
 understood: a bare list, ``{"data": [...]}``, a paginator ``{"current_page", "data", "last_page",
 "per_page", "total", "next_page_url", ...}`` (also with the numbers under ``meta`` and the next link
-under ``links.next``), and an unknown object holding exactly one list of records.
+under ``links.next``), a cursor paginator (``next_cursor``, ``next_page_url``, no page numbers), and
+an unknown object holding exactly one list of records.
 
-Stop rules, in order: an empty page; paginator metadata saying there is no next page (the more
-cautious of ``next_page_url`` and ``last_page`` wins); ``total`` reached; and, without metadata, a
-page shorter than the previous one. A page repeating the previous page's records means the server
-ignores the ``page`` parameter; that raises, as does passing the hard page cap, rather than loop.
+How the next page is asked for: by page number when the paginator numbers its pages (or says
+nothing); by the server's own next link, or else its ``next_cursor``, when it gives one without page
+numbers (a cursor paginator ignores ``page``). A link is followed only to the connection's own
+scheme, host, port and path; the request keeps its filters, the link's query overriding them.
+
+Stop rules: an empty page; metadata that agree there is no next page (a full page is trusted as the
+last only when a null next link or ``total`` confirms it, else one more page is read); and, without
+metadata, a page shorter than the previous one. Metadata that contradict each other (``last_page``
+against ``total`` or the next link, a ``total`` below the records already read) are not trusted:
+reading goes on while pages are full or a next link exists, and a read that then still disagrees
+with ``total`` raises. A page repeating the previous page's records means the server ignores the
+``page`` parameter: a bare list whose page 2 is *exactly* page 1 is an unpaged endpoint (page 1 is
+the whole answer), any other repeat raises, as does passing the hard page cap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeGuard, TypeVar
+from typing import Any, Generic, Literal, TypeGuard, TypeVar
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import msgspec
 
@@ -58,10 +70,20 @@ class PageMeta:
     #: True when the body has a next-page link field at all (its value may be null).
     has_next_link: bool = False
     next_link: str | None = None
+    #: True when the body has a ``next_cursor`` field at all (a cursor paginator; may be null).
+    has_cursor: bool = False
+    next_cursor: str | None = None
 
     @property
     def present(self) -> bool:
-        return self.has_next_link or self.last_page is not None or self.total is not None
+        return self.has_next_link or self.has_cursor or self.last_page is not None or self.total is not None
+
+    @property
+    def follows_links(self) -> bool:
+        """Pages are reached by the server's link or cursor, not by number (no page numbers given)."""
+        if self.has_cursor:
+            return True
+        return self.has_next_link and self.current_page is None and self.last_page is None
 
 
 @dataclass(frozen=True)
@@ -96,6 +118,7 @@ def _meta(body: dict[str, Any]) -> PageMeta:
     links = body.get("links")
     if not has_next and isinstance(links, dict) and "next" in links:
         has_next, next_link = True, links.get("next")
+    cursor = fields.get("next_cursor")
     return PageMeta(
         current_page=_int_or_none(fields.get("current_page")),
         last_page=_int_or_none(fields.get("last_page")),
@@ -103,6 +126,8 @@ def _meta(body: dict[str, Any]) -> PageMeta:
         total=_int_or_none(fields.get("total")),
         has_next_link=has_next,
         next_link=next_link if isinstance(next_link, str) and next_link else None,
+        has_cursor="next_cursor" in fields,
+        next_cursor=str(cursor) if isinstance(cursor, str | int) and cursor != "" else None,
     )
 
 
@@ -165,6 +190,7 @@ class _Paginator(msgspec.Struct, Generic[RecordT]):
     per_page: Any = None
     total: Any = None
     next_page_url: Any = msgspec.UNSET
+    next_cursor: Any = msgspec.UNSET
     links: Any = None
     meta: Any = None
     error: Any = None
@@ -198,8 +224,9 @@ def typed_decoder(record_type: type[msgspec.Struct]) -> Callable[[bytes], TypedL
         if body.error or body.success is False:
             return None
         fields = {name: getattr(body, name) for name in _PAGINATOR_FIELDS}
-        if body.next_page_url is not msgspec.UNSET:
-            fields["next_page_url"] = body.next_page_url
+        for name in ("next_page_url", "next_cursor"):  # present-but-null differs from absent
+            if getattr(body, name) is not msgspec.UNSET:
+                fields[name] = getattr(body, name)
         return TypedListing(body.data, _meta(fields))
 
     return decode
@@ -225,36 +252,165 @@ def repeats(records: list[Any], previous: list[Any]) -> bool:
     return keys == [_key(r) for r in previous]
 
 
-def has_next(fetched: Fetched, previous_length: int | None) -> bool:
-    """Whether another page should be requested after ``fetched`` (see the module's stop rules)."""
+Step = Literal["stop", "number", "follow"]
+
+
+def next_step(fetched: Fetched, previous_length: int | None, read: int) -> Step:
+    """How to ask for the page after ``fetched``, or "stop" (see the module's stop rules).
+
+    :param previous_length: records on the page before ``fetched`` (None on the first page).
+    :param read: records read so far, ``fetched`` included, counted from page 1 (the pages before
+        the start page as if full).
+    :raises SmartArenaResponseError: (with a placeholder call; the walker names it) when the
+        metadata contradict each other and reading on cannot reconcile them.
+    """
     page, meta = fetched.page, fetched.meta
-    if not page.records:
-        return False
-    if meta.has_next_link and meta.next_link is None:
-        return False
-    if meta.last_page is not None:
-        return page.number < meta.last_page
+    count = len(page.records)
+    if not count:
+        if meta.next_link is not None or meta.next_cursor is not None:
+            raise _ContradictionError(f"page {page.number} is empty but gives a next page")
+        return "stop"
+    link = meta.next_link is not None or meta.next_cursor is not None
+    if meta.follows_links:
+        # The server's link or cursor is its own statement of what comes next; null means the end.
+        return "follow" if link else "stop"
+    votes = _votes(meta, page.number, read)
+    full = _full(meta, count, previous_length)
+    if not votes:
+        if not fetched.paged:
+            return "stop"  # one unpaged request returned everything
+        return "number" if full else "stop"
+    agreed = len(set(votes.values())) == 1 and (meta.total is None or meta.total >= read)
+    if agreed and all(votes.values()):
+        return "number"
+    if agreed:
+        # Everything says "last page". A short page settles it; so does a null next link or a
+        # total that this page reaches. A full page backed by last_page alone gets one more read.
+        confirmed = meta.has_next_link or meta.has_cursor or meta.total is not None
+        return "number" if full and not confirmed else "stop"
+    # The metadata contradict each other: read on while the server shows there may be more.
+    if link or full:
+        return "number"
+    if meta.total is not None and read < meta.total:
+        said = ", ".join(f"{name}={_said(meta, name)}" for name in votes)
+        raise _ContradictionError(
+            f"the paginator contradicts itself ({said} on page {page.number}) and reading on "
+            f"until a short page gave {read} records, not the total {meta.total}"
+        )
+    return "stop"
+
+
+def has_next(fetched: Fetched, previous_length: int | None, read: int | None = None) -> bool:
+    """Whether another page should be requested after ``fetched`` (see :func:`next_step`)."""
+    if read is None:
+        size = fetched.meta.per_page or previous_length or len(fetched.page.records)
+        read = (fetched.page.number - 1) * size + len(fetched.page.records)
+    return next_step(fetched, previous_length, read) != "stop"
+
+
+def _votes(meta: PageMeta, number: int, read: int) -> dict[str, bool]:
+    """What each piece of metadata says about a next page (True: there is one)."""
+    votes: dict[str, bool] = {}
     if meta.has_next_link:
-        return True
-    if meta.total is not None and meta.per_page:
-        return page.number * meta.per_page < meta.total
-    if not fetched.paged:
-        return False  # one unpaged request returned everything
-    return previous_length is None or len(page.records) >= previous_length
+        votes["next_page_url"] = meta.next_link is not None
+    if meta.last_page is not None:
+        votes["last_page"] = number < meta.last_page
+    if meta.total is not None:
+        # Records read, not page x per_page: a short page must not pass for the total reached.
+        votes["total"] = read < meta.total
+    return votes
+
+
+def _said(meta: PageMeta, name: str) -> Any:
+    if name == "next_page_url":
+        return "a link" if meta.next_link else "null"
+    return getattr(meta, name)
+
+
+def _full(meta: PageMeta, count: int, previous_length: int | None) -> bool:
+    """Whether a page is as long as a page gets (so more may follow)."""
+    if meta.per_page:
+        return count >= meta.per_page
+    return previous_length is None or count >= previous_length
+
+
+class _ContradictionError(Exception):
+    """Paging metadata that cannot be reconciled; the walker raises it as a response error."""
+
+
+def follow_query(meta: PageMeta, base_url: str, path: str, method: str) -> dict[str, str]:
+    """The query of the next request of a link/cursor paginator, from its next link or cursor.
+
+    The link must point at the connection's own scheme, host, port and endpoint path: the token
+    goes with the request, so it is never sent where the configuration did not say. Only the
+    link's query is taken (Laravel's links drop the filters unless the server appends them, so
+    the caller keeps its own parameters under the link's).
+
+    :raises SmartArenaResponseError: the link leads elsewhere.
+    """
+    if meta.next_link is None:
+        return {"cursor": str(meta.next_cursor)}
+    # A relative link is relative to the request it came in (Laravel's are absolute).
+    link, own = urlsplit(urljoin(base_url + path, meta.next_link)), urlsplit(base_url)
+    try:
+        same = (
+            (link.scheme.lower(), link.hostname, _port(link))
+            == (own.scheme.lower(), own.hostname, _port(own))
+            and link.path.rstrip("/") == (own.path.rstrip("/") + path).rstrip("/")
+            and not link.username
+            and not link.password
+        )
+    except ValueError:  # a port that is not a number
+        same = False
+    if not same:
+        seen = (
+            f"{link.scheme}://{link.hostname or ''}{f':{link.port}' if _safe_port(link) else ''}{link.path}"
+        )
+        raise SmartArenaResponseError(
+            f"the next-page link leads to {seen}, not to this endpoint on {own.scheme}://{own.netloc}; "
+            "it is not followed (the token would go with it)",
+            method=method,
+            path=path,
+        )
+    return dict(parse_qsl(link.query, keep_blank_values=True))
+
+
+def _port(parts: Any) -> int | None:
+    return parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+
+
+def _safe_port(parts: Any) -> int | None:
+    try:
+        return int(parts.port) if parts.port else None
+    except ValueError:
+        return None
 
 
 class _Guard:
     """Checks each page against the previous one, and page numbers against the cap."""
 
-    def __init__(self, max_pages: int, method: str, path: str) -> None:
+    def __init__(self, max_pages: int, method: str, path: str, log: Any = None) -> None:
         self.max_pages = max_pages
         self.method, self.path = method, path
         self.previous: Fetched | None = None
+        self.log = log or logging.getLogger(__name__)
 
-    def admit(self, fetched: Fetched) -> None:
-        """Record a page, raising if it repeats the previous page."""
+    def admit(self, fetched: Fetched) -> bool:
+        """Record a page; False when it shows the endpoint is unpaged (page 1 said everything).
+
+        :raises SmartArenaResponseError: the page repeats the previous one otherwise.
+        """
         previous = self.previous
         if previous is not None and repeats(fetched.page.records, previous.page.records):
+            if _unpaged(fetched, previous):
+                self.log.info(
+                    "%s %s ignores the page parameter (page 2 is exactly page 1): read as unpaged, "
+                    "page 1 holds all %d records",
+                    self.method,
+                    self.path,
+                    len(previous.page.records),
+                )
+                return False
             raise SmartArenaResponseError(
                 f"page {fetched.page.number} repeats the records of page {previous.page.number}; "
                 "the server seems to ignore the page parameter",
@@ -262,6 +418,7 @@ class _Guard:
                 path=self.path,
             )
         self.previous = fetched
+        return True
 
     def reserve(self, last_number: int, start: int) -> None:
         """Raise before fetching up to page ``last_number`` would pass the cap."""
@@ -274,8 +431,22 @@ class _Guard:
             )
 
 
+def _unpaged(fetched: Fetched, previous: Fetched) -> bool:
+    """A bare list whose page 2 is page 1 record for record, field for field."""
+    return (
+        fetched.page.number == 2
+        and previous.page.number == 1
+        and not fetched.meta.present
+        and not previous.meta.present
+        and fetched.page.records == previous.page.records
+    )
+
+
+Fetch = Callable[..., Fetched]
+
+
 def walk_pages(
-    fetch: Callable[[int | None], Fetched],
+    fetch: Fetch,
     *,
     paged: bool,
     start_page: int,
@@ -283,20 +454,46 @@ def walk_pages(
     max_pages: int,
     method: str,
     path: str,
+    base_url: str = "",
+    log: Any = None,
 ) -> Iterator[Page]:
     """Yield the pages of a listing in order.
 
-    :param fetch: fetches one page; ``None`` means "without a page parameter".
+    :param fetch: ``fetch(number)`` fetches one page (``None``: without a page parameter);
+        ``fetch(number, query)`` fetches the page a next link or cursor points at, ``query`` being
+        the paging parameters to send instead of ``page``; ``number`` then only names the page.
     :param paged: the endpoint is documented as paged, so the first request carries ``page``.
-    :param max_concurrency: pages fetched at once when the page count is known.
+    :param max_concurrency: pages fetched at once when the page count is known (page numbers
+        only: a link or cursor is known only once the page before it has come).
+    :param base_url: the connection's base URL, which a next link must stay on.
+    :param log: a logger (stdlib or Airflow's) for the one line about an unpaged endpoint.
     """
-    guard = _Guard(max_pages, method, path)
+    guard = _Guard(max_pages, method, path, log)
     current = fetch(start_page if paged else None)
     guard.admit(current)
     yield current.page
     previous_length: int | None = None
-    while has_next(current, previous_length):
+    size = current.meta.per_page or len(current.page.records)
+    read = (start_page - 1) * size + len(current.page.records) if paged else len(current.page.records)
+    while True:
+        try:
+            step = next_step(current, previous_length, read)
+        except _ContradictionError as err:
+            raise SmartArenaResponseError(str(err), method=method, path=path) from None
+        if step == "stop":
+            return
         number = current.page.number + 1
+        if step == "follow":
+            guard.reserve(number, start_page)
+            query = follow_query(current.meta, base_url, path, method)
+            fetched = fetch(number, query)
+            if not guard.admit(fetched):
+                return
+            if fetched.page.records:
+                yield fetched.page
+            previous_length, current = len(current.page.records), fetched
+            read += len(fetched.page.records)
+            continue
         last = current.meta.last_page
         known_range = last is not None and max_concurrency > 1 and last > number
         numbers = range(number, (last if known_range and last else number) + 1)
@@ -304,18 +501,24 @@ def walk_pages(
         batch = _fetch_in_order(fetch, numbers, max_concurrency)
         try:
             for fetched in batch:
-                if not fetched.page.records:
+                if not guard.admit(fetched):
                     return
-                guard.admit(fetched)
-                yield fetched.page
+                if fetched.page.records:
+                    yield fetched.page
                 previous_length, current = len(current.page.records), fetched
-                if fetched.page.number != numbers[-1] and not has_next(fetched, previous_length):
-                    return
+                read += len(fetched.page.records)
+                if fetched.page.number != numbers[-1]:
+                    try:
+                        more = next_step(fetched, previous_length, read) != "stop"
+                    except _ContradictionError as err:
+                        raise SmartArenaResponseError(str(err), method=method, path=path) from None
+                    if not more:
+                        return
         finally:
             batch.close()
 
 
-def _fetch_in_order(fetch: Callable[[int | None], Fetched], numbers: range, width: int) -> Generator[Fetched]:
+def _fetch_in_order(fetch: Fetch, numbers: range, width: int) -> Generator[Fetched]:
     """Fetch ``numbers`` with ``width`` requests in flight, yielding in order."""
     if width <= 1 or len(numbers) == 1:
         for number in numbers:
@@ -339,7 +542,7 @@ class _Window:
     ahead of the caller, which bounds memory.
     """
 
-    def __init__(self, fetch: Callable[[int | None], Fetched], numbers: range, width: int) -> None:
+    def __init__(self, fetch: Fetch, numbers: range, width: int) -> None:
         self._fetch = fetch
         self._todo = iter(numbers)
         self._done: dict[int, Fetched | BaseException] = {}

@@ -430,6 +430,8 @@ class SmartArenaHook(BaseHook):
             max_pages=self.max_pages,
             method=endpoint.method,
             path=endpoint.path,
+            base_url=self.base_url,
+            log=self.log,
         )
 
     def iter_records(self, endpoint: Endpoint, **values: Any) -> Iterator[dict[str, Any]]:
@@ -847,10 +849,16 @@ class SmartArenaHook(BaseHook):
         endpoint: Endpoint,
         params: dict[str, Any],
         number: int | None,
+        follow: Mapping[str, str] | None = None,
         decode: Callable[[bytes], _paging.TypedListing | None] | None = None,
     ) -> _paging.Fetched:
         query = dict(params)
-        if number is not None:
+        if follow is not None:
+            # A next link or cursor: its paging parameters replace ``page``, over our filters.
+            if endpoint.paginated and self.page_size:
+                query["per_page"] = self.page_size
+            query.update(follow)
+        elif number is not None:
             query["page"] = number
             # Only where paging is documented: a page size sent from page 2 on, after an unpaged
             # page 1 of the server's own size, would shift the offsets and skip records.
@@ -862,7 +870,7 @@ class SmartArenaHook(BaseHook):
         else:
             records, meta = _paging.parse_listing(body, method="GET", path=endpoint.path)
         page = Page(number or 1, records, meta.last_page, meta.total, parse_http_date(date))
-        return _paging.Fetched(page, meta, paged=number is not None)
+        return _paging.Fetched(page, meta, paged=number is not None or follow is not None)
 
     def _probe(self) -> None:
         """One cheap authenticated read: a location filter that matches nothing."""

@@ -88,7 +88,9 @@ def test_a_repeated_page_is_an_error_not_a_loop(serve: Any, shape: str) -> None:
 
     def route(request: Request) -> Reply:
         if shape == "list":
-            return Reply(200, records)  # ignores ?page=
+            # Ignores ?page= while the data change: the same records, not the same page.
+            changing = [{**r, "progress": len(server.api_requests())} for r in records]
+            return Reply(200, changing)
         page = int(request.query["page"])
         return Reply(200, {"current_page": page, "data": records, "last_page": 5, "next_page_url": "x"})
 

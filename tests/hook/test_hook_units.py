@@ -166,13 +166,20 @@ def test_stop_rules() -> None:
     assert has_next(_fetched(2, _rows(5)), 5)
     assert not has_next(_fetched(2, _rows(4)), 5)  # shorter than the previous full page
     assert not has_next(_fetched(1, _rows(5), paged=False), None)  # one unpaged request said it all
-    assert not has_next(_fetched(3, _rows(5), last_page=3), 5)
+    assert not has_next(_fetched(3, _rows(4), last_page=3), 5)
+    assert not has_next(_fetched(3, _rows(5), last_page=3, total=15, per_page=5), 5)
+    # A full last page that only last_page vouches for: one more page is read to make sure.
+    assert has_next(_fetched(3, _rows(5), last_page=3), 5)
     assert has_next(_fetched(2, _rows(5), last_page=3), 5)
-    assert not has_next(_fetched(2, _rows(5), has_next_link=True, next_link=None, last_page=9), 5)
-    assert not has_next(_fetched(2, _rows(5), has_next_link=True, next_link="x", last_page=2), 5)
+    assert not has_next(_fetched(2, _rows(5), has_next_link=True, next_link=None), 5)
     assert has_next(_fetched(2, _rows(5), has_next_link=True, next_link="x"), 5)
     assert not has_next(_fetched(2, _rows(5), total=10, per_page=5), 5)
     assert has_next(_fetched(1, _rows(5), total=11, per_page=5), None)
+    # Metadata that disagree are not trusted: reading goes on while pages are full or linked.
+    assert has_next(_fetched(2, _rows(5), has_next_link=True, next_link=None, last_page=9), 5)
+    assert has_next(_fetched(2, _rows(5), has_next_link=True, next_link="x", last_page=2), 5)
+    assert has_next(_fetched(1, _rows(5), last_page=1, total=300, per_page=5), None)
+    assert not has_next(_fetched(60, _rows(5), last_page=1, total=300, per_page=5), 5)
 
 
 def test_repeats() -> None:
