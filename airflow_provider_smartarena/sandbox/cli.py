@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data.add_argument("--freeze-time", default=None, help="freeze the sandbox clock at 'YYYY-MM-DD HH:MM:SS'")
     fault = parser.add_argument_group("behaviour and faults (also PUT /_sandbox/faults)")
-    fault.add_argument("--timezone", default=faults.timezone, help="server time zone of all datetimes (IANA)")
+    fault.add_argument(
+        "--timezone",
+        "--app-timezone",
+        default=faults.timezone,
+        help="server (Laravel application) time zone of all datetimes and of the updated_at filter (IANA)",
+    )
     fault.add_argument("--token-ttl", type=int, default=faults.token_ttl, help="token lifetime in seconds")
     fault.add_argument("--envelope", choices=ENVELOPES, default=faults.envelope, help="list envelope")
     fault.add_argument("--page-size", type=int, default=faults.page_size, help="records per page")
@@ -74,6 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--drop-rate", type=float, default=faults.drop_rate, help="share of dropped connections"
     )
     fault.add_argument("--fault-seed", type=int, default=faults.seed, help="seed of the fault RNG")
+    fault.add_argument(
+        "--throttle",
+        default=faults.throttle,
+        help="Laravel's throttle: 'N/S' allows N /api requests a window of S seconds (429 + Retry-After "
+        "past it; X-RateLimit-* headers on every answer); empty for none",
+    )
+    fault.add_argument(
+        "--iso-datetimes",
+        action="store_true",
+        default=faults.iso_datetimes,
+        help="serialise activities as Laravel 7+ does: UTC instants (...000000Z), dates as local midnight in UTC",
+    )
     return parser
 
 
@@ -96,6 +113,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> SandboxConfig:
         page_size=args.page_size,
         timezone=args.timezone,
         seed=args.fault_seed,
+        throttle=args.throttle,
+        iso_datetimes=args.iso_datetimes,
     )
     return SandboxConfig(
         host=args.host,
@@ -120,6 +139,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         "page_size": "page_size",
         "timezone": "timezone",
         "seed": "fault_seed",
+        "throttle": "throttle",
     }
     for setting, attr in flags.items():
         try:

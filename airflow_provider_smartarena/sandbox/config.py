@@ -9,7 +9,7 @@ from typing import Any
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-secret"
 DEFAULT_EPOCH = "2025-01-01 00:00:00"
-ENVELOPES = ("mixed", "laravel", "data", "list")
+ENVELOPES = ("mixed", "laravel", "data", "list", "cursor", "unpaged")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,10 @@ class FaultDefaults:
     page_size: int = 100
     timezone: str = "UTC"
     seed: int = 0
+    #: "N/S": at most N /api requests in a window of S seconds, Laravel's throttle ("" = none).
+    throttle: str = ""
+    #: Laravel 7+ serialisation of activities: UTC instants, date casts as local midnight in UTC.
+    iso_datetimes: bool = False
 
 
 @dataclass(frozen=True)

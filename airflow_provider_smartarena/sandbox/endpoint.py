@@ -52,7 +52,10 @@ class Call:
     def page_request(self, cleaned: dict[str, Any], paged_endpoint: bool) -> PageRequest:
         faults = self.state.faults
         url = self.request.url
-        query = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k != "page"]
+        query = [
+            (k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k not in ("page", "cursor")
+        ]
+        cursor = self.params.get("cursor")
         return PageRequest(
             page=cleaned.get("page") or 1,
             size=page_size_for(cleaned, faults.page_size, paged_endpoint, faults.envelope),
@@ -60,6 +63,7 @@ class Call:
             envelope=faults.envelope,
             base_url=f"{url.scheme}://{url.netloc}{url.path}",
             query=query,
+            cursor=str(cursor) if cursor is not None else None,
         )
 
 

@@ -3,13 +3,20 @@
 Faults apply to ``/api/*`` and ``/oauth/*`` only, never to ``/_sandbox/*`` or the docs. Each request
 draws from one seeded RNG in a fixed order (drop, rate limit, error), so a run with the same fault
 seed and the same request sequence injects the same faults.
+
+The ``throttle`` setting is Laravel's ``throttle:N,M`` on ``/api/*``: at most N requests in a window
+that opens with the first request and lasts S seconds; past that, 429 with ``Retry-After`` (the
+seconds until the window closes). Every ``/api`` answer carries ``X-RateLimit-Limit`` and
+``X-RateLimit-Remaining``, as Laravel's do. It runs on real time, not the sandbox clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from email.utils import formatdate
@@ -41,16 +48,20 @@ class FaultSettings:
     page_size: int = 100
     timezone: str = "UTC"
     seed: int = 0
+    throttle: str = ""
+    iso_datetimes: bool = False
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    window: Throttle = field(default_factory=lambda: Throttle(""), repr=False, compare=False)
 
     @classmethod
     def from_defaults(cls, defaults: FaultDefaults) -> FaultSettings:
         settings = cls(**asdict(defaults))
         settings.rng.seed(settings.seed)
+        settings.window = Throttle(settings.throttle)
         return settings
 
     def public(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rng"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("rng", "window")}
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``changes`` atomically; ValueError maps field -> message when a value is bad."""
@@ -66,6 +77,8 @@ class FaultSettings:
             setattr(self, name, value)
         if "seed" in cleaned:
             self.rng.seed(self.seed)
+        if "throttle" in cleaned:
+            self.window = Throttle(self.throttle)
 
     def draw(self) -> str | None:
         """The fault for the next request: "drop", "rate_limit", "error" or None."""
@@ -77,6 +90,50 @@ class FaultSettings:
             if rate > 0 and self.rng.random() < rate:
                 return kind
         return None
+
+
+class Throttle:
+    """A fixed window of ``limit`` requests a ``seconds``, opened by the first request in it."""
+
+    def __init__(self, spec: str) -> None:
+        self.limit, self.seconds = parse_throttle(spec) or (0, 0)
+        self.opened = 0.0
+        self.used = 0
+
+    def take(self) -> tuple[bool, int, int]:
+        """Count one request: (allowed, remaining, seconds until the window closes)."""
+        now = time.monotonic()
+        if not self.used or now >= self.opened + self.seconds:
+            self.opened, self.used = now, 0
+        wait = max(1, math.ceil(self.opened + self.seconds - now))
+        if self.used >= self.limit:
+            return False, 0, wait
+        self.used += 1
+        return True, self.limit - self.used, wait
+
+
+def parse_throttle(spec: str) -> tuple[int, int] | None:
+    """``"60/60"`` -> (60, 60); ``""`` -> None; ValueError on anything else."""
+    if spec == "":
+        return None
+    limit, _, seconds = spec.partition("/")
+    if not (limit.isdigit() and seconds.isdigit() and int(limit) >= 1 and int(seconds) >= 1):
+        raise ValueError("must look like N/S (N requests every S seconds, both >= 1), or be empty")
+    return int(limit), int(seconds)
+
+
+def _throttle(value: Any) -> str:
+    spec = str(value).strip()
+    parse_throttle(spec)
+    return spec
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1) or str(value).lower() in ("0", "1", "true", "false"):
+        return str(value).lower() in ("1", "true")
+    raise ValueError("must be true or false")
 
 
 class FaultError(ValueError):
@@ -127,6 +184,8 @@ _CLEANERS: dict[str, Callable[[Any], Any]] = {
     "page_size": _positive,
     "timezone": _timezone,
     "seed": _non_negative,
+    "throttle": _throttle,
+    "iso_datetimes": _flag,
 }
 
 
@@ -157,10 +216,13 @@ class SandboxMiddleware:
         counted = faultable(scope["path"])
         stats, faults = self.state.stats, self.state.faults
 
+        limited: list[tuple[bytes, bytes]] = []
+
         async def send_with_date(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"date"]
                 headers.append((b"date", formatdate(self.state.clock.now(), usegmt=True).encode()))
+                headers.extend(limited)
                 message = {**message, "headers": headers}
                 if counted:
                     stats.status(message["status"])
@@ -168,6 +230,15 @@ class SandboxMiddleware:
 
         if counted:
             stats.request(scope["method"], scope["path"])
+            if faults.window.limit and scope["path"].startswith("/api"):
+                allowed, remaining, wait = faults.window.take()
+                limited.append((b"x-ratelimit-limit", str(faults.window.limit).encode()))
+                limited.append((b"x-ratelimit-remaining", str(remaining).encode()))
+                if not allowed:
+                    stats.fault("throttle")
+                    extra = [(b"retry-after", str(wait)), (b"x-ratelimit-reset", str(int(time.time()) + wait))]
+                    await send_json(send_with_date, 429, {"message": "Too Many Attempts."}, extra)
+                    return
             fault = faults.draw()
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000)

@@ -1,7 +1,15 @@
-"""Turn stored records into the JSON records the API returns (datetimes in the server time zone)."""
+"""Turn stored records into the JSON records the API returns (datetimes in the server time zone).
+
+With ``iso`` (the ``iso_datetimes`` setting) activities are serialised as Laravel 7+ does: datetimes
+as UTC instants (``2026-11-05T23:00:00.000000Z``) and date casts as local midnight in UTC, while the
+``updated_at`` filter still reads the application's local time. Nested lists (modules, sessions)
+keep the wall-clock form, and the ground truth (``/_sandbox/state``) always has it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -166,17 +174,19 @@ def filter_types(record: dict[str, Any]) -> list[int]:
 class ActivityRenderer:
     """Renders activities; the per-course and per-user parts are kept until the store changes."""
 
-    def __init__(self, store: Store, zone: ZoneInfo, now: int, modules: bool) -> None:
+    def __init__(self, store: Store, zone: ZoneInfo, now: int, modules: bool, iso: bool = False) -> None:
         self.store, self.zone, self.now, self.modules = store, zone, now, modules
         self.today = format_date(now, zone) or ""
-        self.fmt = DateTimeFormatter.for_zone(zone)
+        self.local = DateTimeFormatter.for_zone(zone)
+        self.fmt: Callable[[int | None], str | None] = iso_datetime if iso else self.local
+        self.iso = iso
         # Made once per course and user, not once per response: on a page of 100 records from
         # 50 courses, deriving them again was a third of the sandbox's time a response.
         parts = store.render_parts(zone.key)
         self._courses: dict[int, dict[str, Any]] = parts["courses"]
         self._users: dict[str, dict[str, Any]] = parts["users"]
         self._user_inputs: dict[str, tuple[Any, ...]] = parts["user_inputs"]
-        self._context = (zone.key, modules, self.today)
+        self._context = (zone.key, modules, self.today, iso)
 
     def encoded(self, activity: Activity) -> msgspec.Raw:
         """The record as JSON; reused from the store's cache when nothing it is made of changed.
@@ -233,7 +243,7 @@ class ActivityRenderer:
             "statement_link": f"{LINK_BASE}/statements/{activity.id}" if status >= 2 else None,
             **course_part["shared"],
             "status": status,
-            "access_end_date": access_end,
+            "access_end_date": self._iso_date(access_end) if self.iso else access_end,
             "has_access": self._has_access(activity, record, access_end),
             "assessment_url": (
                 f"{LINK_BASE}/assessment/{record['id']}/{activity.id}"
@@ -309,10 +319,17 @@ class ActivityRenderer:
     def _access_end(self, activity: Activity, record: dict[str, Any]) -> str | None:
         days = record["access_days_from_enrollment"]
         if days:
-            stamp = self.fmt(activity.created_at + days * DAY)
+            stamp = self.local(activity.created_at + days * DAY)
             return stamp[:10] if stamp else None
         end_date: str | None = record["end_date"]
         return end_date
+
+    def _iso_date(self, day: str | None) -> str | None:
+        """A date cast as Laravel 7+ sends it: the local midnight of ``day`` as a UTC instant."""
+        if day is None:
+            return None
+        midnight = dt.datetime.fromisoformat(day[:10]).replace(tzinfo=self.zone)
+        return iso_datetime(int(midnight.timestamp()))
 
     def _has_access(self, activity: Activity, record: dict[str, Any], access_end: str | None) -> int:
         person = self.store.users[activity.user_code]
@@ -356,6 +373,13 @@ class ActivityRenderer:
                 }
             )
         return modules
+
+
+def iso_datetime(epoch: int | None) -> str | None:
+    """Epoch seconds as Laravel 7+ serialises a datetime: ``YYYY-MM-DDTHH:MM:SS.000000Z`` (UTC)."""
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(epoch))
 
 
 #: The course fields an activity record is rendered from (beyond its shared and session parts).

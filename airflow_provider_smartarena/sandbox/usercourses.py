@@ -18,7 +18,13 @@ from airflow_provider_smartarena.sandbox.store import Store
 def list_user_courses(call: Call) -> tuple[int, Any]:
     query = call.valid(rules.USERCOURSES_GET)
     store = call.store
-    renderer = ActivityRenderer(store, call.zone, call.now(), modules=query.get("modules_data", 1) == 1)
+    renderer = ActivityRenderer(
+        store,
+        call.zone,
+        call.now(),
+        modules=query.get("modules_data", 1) == 1,
+        iso=call.state.faults.iso_datetimes,
+    )
     activities = store.activities
     ids = matching_ids(store, query)
     if ids is None:  # the hot path: a slice of the timeline

@@ -159,8 +159,10 @@ def dimension_spec(resource: str, table: str) -> TableSpec:
 def parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
     """An API datetime as a naive datetime on the server's wall clock (whole seconds), or None.
 
-    The API sends ``YYYY-MM-DD HH:MM:SS`` in the server time zone; ISO 8601 with an offset is
-    converted to that zone, so values from any envelope compare correctly.
+    The API sends ``YYYY-MM-DD HH:MM:SS`` in the server time zone; ISO 8601 with an offset
+    (Laravel 7+ sends UTC instants, ``2026-11-05T23:00:00.000000Z``) is an instant, converted to
+    that zone, so every stored datetime is on the server's wall clock and compares correctly with
+    the ``updated_at`` filter, which the server reads in its own zone.
     """
     if value is None or value == "":
         return None
@@ -175,14 +177,26 @@ def parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
     return parsed.replace(microsecond=0) if parsed.microsecond else parsed
 
 
-def _parse_date(value: Any) -> dt.date | None:
+def parse_date(value: Any, tz: dt.tzinfo) -> dt.date | None:
+    """An API date as the calendar date in the server's zone ``tz``, or None.
+
+    ``YYYY-MM-DD`` is taken as it is, as is the date of a datetime without an offset (a wall-clock
+    value in the server's zone). A value with an offset is an instant: Laravel 7+ sends a ``date``
+    cast as local midnight in UTC (``2026-11-05T23:00:00.000000Z`` for 6 November in Ljubljana),
+    so its first ten characters would be a day early; it is converted to ``tz`` first.
+    """
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return value.astimezone(tz).date() if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(str(value).strip()[:10])
+    text = str(value).strip()
+    if len(text) > 10:
+        parsed = parse_datetime(text, tz)
+        if parsed is not None:
+            return parsed.date()
+    return dt.date.fromisoformat(text[:10])
 
 
 def _text(value: Any) -> str | None:
@@ -288,17 +302,20 @@ def converters(spec: TableSpec, tz: dt.tzinfo, *, dates_as_text: bool = False) -
         parsed = parse_datetime(value, tz)
         return parsed.isoformat(" ") if parsed is not None else None
 
+    def date_(value: Any) -> dt.date | None:
+        return parse_date(value, tz)
+
     def date_text(value: Any) -> str | None:
         if _is_canonical(value, 10):
             return str(value)
-        parsed = _parse_date(value)
+        parsed = parse_date(value, tz)
         return parsed.isoformat() if parsed is not None else None
 
     by_type: dict[SqlType, Converter] = {
         "text": _text,
         "int": _int,
         "float": _float,
-        "date": date_text if dates_as_text else _parse_date,
+        "date": date_text if dates_as_text else date_,
         "datetime": datetime_text if dates_as_text else datetime_,
         "json": _json,
     }

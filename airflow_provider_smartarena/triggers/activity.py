@@ -94,7 +94,12 @@ def _newest(values: Iterable[str], tz: dt.tzinfo) -> str | None:
             return 0, text
 
     items = [v for v in values if v]
-    return max(items, key=key) if items else None
+    if not items:
+        return None
+    rank, newest = key(max(items, key=key))
+    # On the server's wall clock, as documented: Laravel 7+ sends UTC instants ("...Z"), and the
+    # value is meant to go back as an updated_at filter, which the server reads in its own zone.
+    return newest.strftime("%Y-%m-%d %H:%M:%S") if rank else str(newest)
 
 
 def check_activity(
