@@ -113,12 +113,12 @@ class Throttle:
 
 
 def parse_throttle(spec: str) -> tuple[int, int] | None:
-    """``"60/60"`` -> (60, 60); ``""`` -> None; ValueError on anything else."""
-    if spec == "":
+    """``"60/60"`` -> (60, 60); ``""`` or ``"off"`` -> None; ValueError on anything else."""
+    if spec in ("", "off"):
         return None
     limit, _, seconds = spec.partition("/")
     if not (limit.isdigit() and seconds.isdigit() and int(limit) >= 1 and int(seconds) >= 1):
-        raise ValueError("must look like N/S (N requests every S seconds, both >= 1), or be empty")
+        raise ValueError("must look like N/S (N requests every S seconds, both >= 1), or be off")
     return int(limit), int(seconds)
 
 
@@ -236,7 +236,10 @@ class SandboxMiddleware:
                 limited.append((b"x-ratelimit-remaining", str(remaining).encode()))
                 if not allowed:
                     stats.fault("throttle")
-                    extra = [(b"retry-after", str(wait)), (b"x-ratelimit-reset", str(int(time.time()) + wait))]
+                    extra = [
+                        (b"retry-after", str(wait)),
+                        (b"x-ratelimit-reset", str(int(time.time()) + wait)),
+                    ]
                     await send_json(send_with_date, 429, {"message": "Too Many Attempts."}, extra)
                     return
             fault = faults.draw()

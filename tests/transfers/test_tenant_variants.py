@@ -77,9 +77,10 @@ def test_laravel7_dates_are_the_tenants_local_dates(warehouse: Warehouse, api: A
     assert dated
     truth = {(r["user_mapping_code"], r["course_mapping_code"]): r for r in api.state("usercourses")}
     for row in dated:
-        assert str(row["access_end_date"]) == truth[(row["user_mapping_code"], row["course_mapping_code"])][
-            "access_end_date"
-        ]
+        assert (
+            str(row["access_end_date"])
+            == truth[(row["user_mapping_code"], row["course_mapping_code"])]["access_end_date"]
+        )
     # What the server sent is an instant: the day before in UTC, at 22:00 or 23:00.
     with SmartArenaHook() as hook:
         sent = next(r for r in hook.iter_user_courses(modules_data=False) if r["access_end_date"])
