@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--iso-datetimes",
         action="store_true",
         default=faults.iso_datetimes,
-        help="serialise activities as Laravel 7+ does: UTC instants (...000000Z), dates as local midnight in UTC",
+        help="serialise activities as Laravel 7+ does: UTC instants (...Z), dates as local midnight in UTC",
     )
     return parser
 

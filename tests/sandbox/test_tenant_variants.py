@@ -1,4 +1,4 @@
-"""The sandbox's real-tenant variants (issue 18): cursor paging, an unpaged list, a throttle, ISO datetimes."""
+"""The sandbox's real-tenant variants (issue 18): cursor paging, unpaged lists, a throttle, ISO dates."""
 
 from __future__ import annotations
 
