@@ -300,12 +300,20 @@ def next_step(fetched: Fetched, previous_length: int | None, read: int) -> Step:
     return "stop"
 
 
-def has_next(fetched: Fetched, previous_length: int | None, read: int | None = None) -> bool:
-    """Whether another page should be requested after ``fetched`` (see :func:`next_step`)."""
+def has_next(
+    fetched: Fetched, previous_length: int | None, read: int | None = None, *, path: str | None = None
+) -> bool:
+    """Whether another page should be requested after ``fetched`` (see :func:`next_step`).
+
+    :raises SmartArenaResponseError: the metadata contradict each other beyond reconciling.
+    """
     if read is None:
         size = fetched.meta.per_page or previous_length or len(fetched.page.records)
         read = (fetched.page.number - 1) * size + len(fetched.page.records)
-    return next_step(fetched, previous_length, read) != "stop"
+    try:
+        return next_step(fetched, previous_length, read) != "stop"
+    except _ContradictionError as err:
+        raise SmartArenaResponseError(str(err), method="GET", path=path) from None
 
 
 def _votes(meta: PageMeta, number: int, read: int) -> dict[str, bool]:

@@ -45,6 +45,9 @@ class HookAccess:
         self.token_requests = 0
         self.last_date: dt.datetime | None = None
         self.expires_in: float | None = None
+        #: The last ``X-RateLimit-Limit`` / ``-Remaining`` (and a 429's ``Retry-After``) seen.
+        self.rate_limit: dict[str, str] = {}
+        self.throttled = 0
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
 
@@ -81,6 +84,33 @@ class HookAccess:
             yield
         finally:
             manager._fetch = original
+
+    @contextmanager
+    def watching_responses(self) -> Iterator[None]:
+        """While active, the rate-limit headers of every answer (429s included) are kept.
+
+        Uses the hook's ``requests`` session (``get_conn``) and its response hooks: ``_send``
+        returns only the body and the ``Date`` header.
+        """
+        session = self.hook.get_conn()
+
+        def watch(response: Any, *args: Any, **kwargs: Any) -> None:
+            headers = response.headers
+            with self._lock:
+                if response.status_code == 429:
+                    self.throttled += 1
+                    if headers.get("Retry-After"):
+                        self.rate_limit["retry_after"] = str(headers["Retry-After"])
+                for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining"):
+                    if headers.get(name) is not None:
+                        self.rate_limit[name.lower().replace("x-ratelimit-", "")] = str(headers[name])
+
+        hooks = session.hooks.setdefault("response", [])
+        hooks.append(watch)
+        try:
+            yield
+        finally:
+            hooks.remove(watch)
 
     def new_token(self) -> float | None:
         """Drop any cached token and fetch a new one; return its ``expires_in`` (None if absent).

@@ -2,7 +2,8 @@
 
 Each read is page 1 of ``updated_at=<value>&modules_data=0``. Whether that page holds *every*
 matching activity is decided with the hook's own stop rules (paginator metadata, or a page shorter
-than the page size seen on the unfiltered read).
+than the page size seen on the unfiltered read). ``updated_at`` values with an offset (instants)
+are put on the connection zone's wall clock first, the clock the filter is sent in.
 """
 
 from __future__ import annotations
@@ -30,6 +31,19 @@ def identity(record: dict[str, Any]) -> tuple[Any, ...]:
 def updated(record: dict[str, Any]) -> dt.datetime | None:
     """The record's ``updated_at`` parsed (naive), or None."""
     return _datetimes.parse(record.get("updated_at"))
+
+
+def in_zone(records: list[dict[str, Any]], zone: dt.tzinfo | None) -> list[dict[str, Any]]:
+    """``records`` with each ``updated_at`` that carries an offset rewritten on ``zone``'s wall clock."""
+    if zone is None:
+        return records
+    out = []
+    for record in records:
+        value = record.get("updated_at")
+        if _datetimes.offset_in(value) and (parsed := _datetimes.parse(value, zone)) is not None:
+            record = {**record, "updated_at": _datetimes.to_text(parsed)}
+        out.append(record)
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,11 +78,13 @@ class ActivityReader:
     """Reads :class:`Slice` s through ``access``, counting them.
 
     :param page_size: records on a full page, when known (for replies without paging metadata).
+    :param zone: the connection's zone, for ``updated_at`` values with an offset.
     """
 
-    def __init__(self, access: HookAccess, page_size: int | None) -> None:
+    def __init__(self, access: HookAccess, page_size: int | None, zone: dt.tzinfo | None = None) -> None:
         self.access = access
         self.page_size = page_size
+        self.zone = zone
         self.requests = 0
 
     def after(self, value: dt.datetime) -> Slice:
@@ -77,8 +93,9 @@ class ActivityReader:
         params = {"updated_at": _datetimes.to_text(value), "modules_data": 0, "page": 1}
         reply = self.access.get(USER_COURSES.path, params)
         records, meta = _paging.parse_listing(reply.body, method="GET", path=USER_COURSES.path)
+        records = in_zone(records, self.zone)
         page = _paging.Page(1, records, meta.last_page, meta.total)
         fetched = _paging.Fetched(page, meta, paged=True)
         # With no metadata, has_next() compares with the previous page's length: the page size.
-        complete = not _paging.has_next(fetched, self.page_size)
+        complete = not _paging.has_next(fetched, self.page_size, path=USER_COURSES.path)
         return Slice(value.replace(microsecond=0), records, complete, reply.date)

@@ -68,11 +68,13 @@ def check_field(name: str, records: Iterable[dict[str, Any]]) -> DatetimeCheck |
     )
 
 
-def parse(value: Any) -> dt.datetime | None:
-    """A value as a naive datetime: the wall clock as written, or UTC when the value has an offset.
+def parse(value: Any, zone: dt.tzinfo | None = None) -> dt.datetime | None:
+    """A value as a naive datetime: the wall clock as written, or, when the value has an offset,
+    the wall clock in ``zone`` (UTC without one).
 
-    Values with an offset are converted to UTC because then the offset, not the server's zone,
-    says what instant they are.
+    A value with an offset is an instant (Laravel 7+ writes UTC instants while its ``updated_at``
+    filter reads local time), so it is compared with the filter on the filter's clock: the
+    connection's zone, which the provider converts such values to as well.
     """
     if not isinstance(value, str) or _ISO_RE.match(value.strip()) is None:
         return None
@@ -81,7 +83,7 @@ def parse(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+        parsed = parsed.astimezone(zone or dt.UTC).replace(tzinfo=None)
     return parsed
 
 

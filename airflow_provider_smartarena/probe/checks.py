@@ -1,7 +1,8 @@
 """The read-only checks of a tenant against the provider's assumptions, and :func:`probe` running them.
 
-Read-only by construction: the probe makes one token request and GET calls (page 1 only; the time
-zone and filter checks use narrow ``updated_at`` filters with ``modules_data=0``), all through
+Read-only by construction: the probe makes one token request and GET calls (page 1, and for
+``usercourses`` one more page to name the paging style; the time zone and filter checks use narrow
+``updated_at`` filters with ``modules_data=0``), all through
 :class:`~airflow_provider_smartarena.probe._access.HookAccess`, which has no other verb.
 """
 
@@ -26,13 +27,16 @@ from airflow_provider_smartarena.exceptions import (
 from airflow_provider_smartarena.hooks import _paging
 from airflow_provider_smartarena.probe import _datetimes, _filter, _timezone
 from airflow_provider_smartarena.probe._access import HookAccess
-from airflow_provider_smartarena.probe._activities import ActivityReader
+from airflow_provider_smartarena.probe._activities import ActivityReader, in_zone
 from airflow_provider_smartarena.probe.model import (
+    DateFieldCheck,
     EndpointCheck,
     Envelope,
     Failure,
     FieldCheck,
+    PagingCheck,
     ProbeReport,
+    TimezoneCheck,
     TokenCheck,
 )
 from airflow_provider_smartarena.probe.verdict import advise
@@ -161,7 +165,7 @@ def _run(report: ProbeReport, hook: SmartArenaHook, access: HookAccess, short: b
     access.remember_secret(settings.client_secret)
     report.base_url, report.client_id = settings.base_url, settings.client_id
     report.connection_timezone = settings.timezone.key
-    with access.recording_tokens():
+    with access.recording_tokens(), access.watching_responses():
         try:
             report.token = TokenCheck(ok=True, expires_in=access.new_token())
         except SmartArenaError as err:
@@ -169,11 +173,16 @@ def _run(report: ProbeReport, hook: SmartArenaHook, access: HookAccess, short: b
             report.failure = describe_failure(err, settings.base_url, settings.client_id)
             return
         pages = {t.name: _read(access, hook, t, short) for t in TARGETS}
-        report.endpoints = [check for check, _ in pages.values()]
+        report.endpoints = [check for check, _, _ in pages.values()]
         if access.last_date is not None:
             report.server_date = access.last_date.strftime("%Y-%m-%d %H:%M:%S UTC")
         if not short:
-            _activity_checks(report, access, pages["usercourses"], settings.timezone)
+            check, records, body = pages["usercourses"]
+            if records is not None:
+                check.paging = _paging_check(access, hook, body)
+                report.dates = _date_check(records, settings.timezone)
+            _activity_checks(report, access, (check, records), settings.timezone)
+    report.rate_limit, report.throttled = dict(access.rate_limit), access.throttled
 
 
 def describe_failure(err: BaseException, base_url: str, client_id: str) -> Failure:
@@ -220,8 +229,8 @@ def _params(hook: SmartArenaHook, target: Target, short: bool) -> dict[str, Any]
 
 def _read(
     access: HookAccess, hook: SmartArenaHook, target: Target, short: bool
-) -> tuple[EndpointCheck, list[dict[str, Any]] | None]:
-    """Read page 1 of ``target``; return its check and its records (None when unreadable)."""
+) -> tuple[EndpointCheck, list[dict[str, Any]] | None, Any]:
+    """Read page 1 of ``target``; return its check, its records (None when unreadable) and body."""
     check = EndpointCheck(target.name, target.endpoint.path, reachable=False)
     try:
         reply = access.get(target.endpoint.path, _params(hook, target, short))
@@ -231,13 +240,13 @@ def _read(
             # Some servers answer a filter that matches nothing with 404: the endpoint is there.
             check.reachable = True
             check.notes.append("404 for a filter that matches nothing")
-        return check, None
+        return check, None, None
     check.reachable, check.status = True, 200
     records = _envelope(check, reply.body)
     if records is not None and not short:
         check.fields = _fields(target, records)
         check.datetimes = [c for c in (_datetimes.check_field(f, records) for f in target.datetimes) if c]
-    return check, records
+    return check, records, reply.body
 
 
 def _envelope(check: EndpointCheck, body: Any) -> list[dict[str, Any]] | None:
@@ -313,14 +322,105 @@ def _activity_checks(
         return
     # Replies without paging metadata are complete when shorter than a full page: page 1's length.
     page_size = check.per_page or (len(records) or None)
+    records = in_zone(records, zone)
+    instants = any(_datetimes.offset_in(c.example) for c in check.datetimes if c.field == "updated_at")
     try:
-        report.timezone, newest = _timezone.infer(ActivityReader(access, page_size), access.last_date, zone)
+        if instants:
+            # Instants say nothing of the zone the filter reads; the filter check below does.
+            report.timezone, newest = _instants(zone), None
+        else:
+            report.timezone, newest = _timezone.infer(
+                ActivityReader(access, page_size, zone), access.last_date, zone
+            )
         # The newest activity has few rows after it, so page 1 of the filter around it is telling;
         # and rows older than it on that page show a filter that is ignored.
         sample = newest or _newest(records)
-        report.updated_at_filter = _filter.check(ActivityReader(access, page_size), sample)
+        report.updated_at_filter = _filter.check(ActivityReader(access, page_size, zone), sample)
+        if instants and report.updated_at_filter.verdict in ("strict", "inclusive"):
+            report.timezone.matches_connection = True
     except SmartArenaError as err:
         report.notes.append(f"the activity checks stopped: {_message(err)}")
+
+
+def _instants(zone: ZoneInfo) -> TimezoneCheck:
+    offset = zone.utcoffset(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    return TimezoneCheck(
+        verdict="instants",
+        explanation=(
+            "updated_at values carry a UTC offset (instants, as Laravel 7+ writes them): the provider "
+            f"converts them to {zone.key}, and the filter check shows whether the server's updated_at "
+            "filter reads that zone"
+        ),
+        configured=f"{zone.key} (UTC{_datetimes.format_offset(offset.total_seconds() if offset else 0)})",
+    )
+
+
+# ---------------------------------------------------------------------- paging and date fields
+
+
+def _paging_check(access: HookAccess, hook: SmartArenaHook, body: Any) -> PagingCheck:
+    """Name how ``/api/usercourses`` pages by asking for its page 2 as the hook would."""
+    path = USER_COURSES.path
+    records, meta = _paging.parse_listing(body, method="GET", path=path)
+    if not records:
+        return PagingCheck("undetermined", problem=None)
+    first = _paging.Fetched(_paging.Page(1, records, meta.last_page, meta.total), meta, paged=True)
+    guard = _paging._Guard(hook.max_pages, "GET", path)
+    guard.admit(first)
+    style: Any = ("cursor" if meta.has_cursor else "links") if meta.follows_links else "pages"
+    params = _params(hook, TARGETS[-1], short=False)
+    try:
+        step = _paging.next_step(first, None, len(records))
+        if step == "stop" and style != "pages":
+            return PagingCheck(style)  # the server says there is no next page
+        if style == "pages":
+            params["page"], second = 2, "page=2"
+        else:
+            params.pop("page", None)
+            params.update(_paging.follow_query(meta, hook.base_url, path, "GET"))
+            second = "the next link" if meta.next_link else "the next cursor"
+        reply = access.get(path, params)
+        more, next_meta = _paging.parse_listing(reply.body, method="GET", path=path)
+        fetched = _paging.Fetched(
+            _paging.Page(2, more, next_meta.last_page, next_meta.total), next_meta, True
+        )
+        if not guard.admit(fetched):
+            return PagingCheck("unpaged", second, len(more))
+        _paging.has_next(fetched, len(records), len(records) + len(more), path=path)
+    except SmartArenaError as err:
+        return PagingCheck("unsupported", problem=_message(err))
+    return PagingCheck(style, second, len(more))
+
+
+#: Date fields of activities (``date`` columns), checked against the connection's zone.
+_DATE_FIELDS = tuple(name for name, kind in USER_COURSE_COLUMNS.items() if kind == "date")
+
+
+def _date_check(records: list[dict[str, Any]], zone: ZoneInfo) -> DateFieldCheck | None:
+    """Whether date values sent as instants are midnight in ``zone`` (else a day is off)."""
+    result: DateFieldCheck | None = None
+    for name in _DATE_FIELDS:
+        check = DateFieldCheck(name)
+        for record in records:
+            value = record.get(name)
+            if not isinstance(value, str) or not value:
+                continue
+            check.values += 1
+            if len(value.strip()) <= 10 or not _datetimes.offset_in(value):
+                continue
+            check.instants += 1
+            instant = _datetimes.parse(value)  # UTC wall clock
+            local = _datetimes.parse(value, zone)
+            if instant is None or local is None or local.time() == dt.time(0):
+                continue
+            check.not_midnight += 1
+            check.example = check.example or value
+            seconds = -(instant - instant.replace(hour=0, minute=0, second=0)).total_seconds()
+            seconds = seconds + 86400 if seconds < -12 * 3600 else seconds
+            check.offset = _datetimes.format_offset(seconds)
+        if check.values and (result is None or check.instants):
+            result = check
+    return result
 
 
 def _newest(records: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -15,7 +15,9 @@ from typing import Any, Literal
 Envelope = Literal["list", "data", "paginator", "unknown", "unrecognised"]
 
 #: How ``updated_at`` values relate to UTC (see :mod:`airflow_provider_smartarena.probe._timezone`).
-ZoneVerdict = Literal["utc", "local", "ahead", "behind", "no-recent-data", "future-rows", "undetermined"]
+ZoneVerdict = Literal[
+    "utc", "local", "ahead", "behind", "no-recent-data", "future-rows", "undetermined", "instants"
+]
 
 #: How the ``updated_at`` filter behaved on a sample (see :mod:`airflow_provider_smartarena.probe._filter`).
 FilterVerdict = Literal["strict", "inclusive", "misses", "ignored", "undetermined"]
@@ -106,6 +108,46 @@ class EndpointCheck:
     fields: FieldCheck | None = None
     datetimes: list[DatetimeCheck] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    paging: PagingCheck | None = None
+
+
+#: How a listing is walked (see :class:`PagingCheck`).
+PagingStyle = Literal["pages", "links", "cursor", "unpaged", "one-page", "unsupported", "undetermined"]
+
+
+@dataclass
+class PagingCheck:
+    """How ``/api/usercourses`` pages, from page 1 and one more request (page 2, its link or cursor).
+
+    :param style: ``pages`` (page numbers), ``links`` (next links without page numbers),
+        ``cursor`` (``next_cursor``), ``unpaged`` (a bare list whose page 2 is exactly page 1),
+        ``unsupported`` (the hook would fail: see ``problem``), ``undetermined`` (no activities).
+    :param second: what the second request asked for (``page=2``, ``the next link``, ``cursor``).
+    :param second_records: records on that second page.
+    :param problem: why the extraction could not read this listing whole, when it could not.
+    """
+
+    style: PagingStyle
+    second: str | None = None
+    second_records: int | None = None
+    problem: str | None = None
+
+
+@dataclass
+class DateFieldCheck:
+    """Date fields (``access_end_date``) read as the provider reads them, in the connection's zone.
+
+    :param instants: date values that carry a time and an offset (Laravel 7+: local midnight in UTC).
+    :param not_midnight: of those, how many are not midnight in the connection's zone (they would
+        be stored as the wrong day); ``offset`` is the UTC offset at which they are midnight.
+    """
+
+    field: str
+    values: int = 0
+    instants: int = 0
+    not_midnight: int = 0
+    example: str | None = None
+    offset: str | None = None
 
 
 @dataclass
@@ -175,6 +217,10 @@ class ProbeReport:
     endpoints: list[EndpointCheck] = dataclasses.field(default_factory=list)
     timezone: TimezoneCheck | None = None
     updated_at_filter: FilterCheck | None = None
+    dates: DateFieldCheck | None = None
+    #: ``limit``, ``remaining`` (X-RateLimit-* headers) and ``retry_after`` of a 429, when sent.
+    rate_limit: dict[str, str] = dataclasses.field(default_factory=dict)
+    throttled: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
     advice: list[str] = dataclasses.field(default_factory=list)
     verdict: str = ""

@@ -34,6 +34,7 @@ def render(report: ProbeReport) -> str:
         lines += _section("Fields", list(_field_rows(report.endpoints)))
         lines += _section("Datetimes", list(_datetime_rows(report.endpoints)))
         lines += _activity_lines(report.timezone, report.updated_at_filter)
+        lines += _paging_lines(report)
         lines += _section("Notes", [("", n) for n in report.notes] + _endpoint_notes(report.endpoints))
         lines += ["", _label("Requests", _requests(report))]
     lines += ["", f"Verdict: {report.verdict}"]
@@ -149,6 +150,26 @@ def _activity_lines(zone: TimezoneCheck | None, check: FilterCheck | None) -> li
             "",
             _label("updated_at", f"{check.verdict}: {check.explanation}{tried}"),
         ]
+    return lines
+
+
+def _paging_lines(report: ProbeReport) -> list[str]:
+    """How usercourses pages, what its date fields hold, and the server's rate limit."""
+    lines: list[str] = []
+    paging = next((e.paging for e in report.endpoints if e.paging is not None), None)
+    if paging is not None:
+        second = f"; {paging.second}: {paging.second_records} records" if paging.second else ""
+        problem = f" ({paging.problem})" if paging.problem else ""
+        lines += ["", _label("Paging", f"{paging.style}{second}{problem}")]
+    if report.dates is not None and report.dates.instants:
+        dates = report.dates
+        lines.append(_label("Dates", (
+            f"{dates.field}: {dates.instants} of {dates.values} sent as instants; "
+            f"{dates.not_midnight} not midnight in {report.connection_timezone}"
+        )))  # fmt: skip
+    if report.rate_limit or report.throttled:
+        limit = ", ".join(f"{k} {v}" for k, v in report.rate_limit.items())
+        lines.append(_label("Rate limit", f"{limit or 'no headers'}; {report.throttled} answer(s) 429"))
     return lines
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from airflow_provider_smartarena.probe import _datetimes
-from airflow_provider_smartarena.probe.model import EndpointCheck, FilterCheck, ProbeReport, TimezoneCheck
+from airflow_provider_smartarena.probe.model import (
+    DateFieldCheck,
+    EndpointCheck,
+    FilterCheck,
+    PagingCheck,
+    ProbeReport,
+    TimezoneCheck,
+)
 
 #: A token living less than this is renewed so often that it is worth a note.
 SHORT_TOKEN_SECONDS = 120.0
@@ -19,9 +26,16 @@ def advise(report: ProbeReport) -> None:
         advice.extend(_endpoint_advice(endpoint))
     if report.timezone is not None:
         advice.extend(_timezone_advice(report.timezone))
+    instants = report.timezone is not None and report.timezone.verdict == "instants"
     if report.updated_at_filter is not None:
-        advice.extend(_filter_advice(report.updated_at_filter))
+        if instants and report.updated_at_filter.verdict in ("ignored", "misses"):
+            advice.append(_instants_advice(report))
+        else:
+            advice.extend(_filter_advice(report.updated_at_filter))
+    if report.dates is not None:
+        advice.extend(_dates_advice(report.dates, report.connection_timezone))
     report.notes.extend(_token_notes(report))
+    report.notes.extend(_rate_notes(report))
     report.advice = advice
     report.verdict = _verdict(report)
 
@@ -57,6 +71,8 @@ def _endpoint_advice(endpoint: EndpointCheck) -> list[str]:
         advice.append(
             f"report an issue: {endpoint.name} records lack {lacking}, which the provider relies on"
         )
+    if endpoint.paging is not None:
+        advice.extend(_paging_advice(where, endpoint.paging))
     for check in endpoint.datetimes:
         odd = [f for f in check.formats if not f.startswith("YYYY-MM-DD")]
         if odd:
@@ -65,6 +81,48 @@ def _endpoint_advice(endpoint: EndpointCheck) -> list[str]:
                 f"as datetimes ({', '.join(odd)}, e.g. {check.example!r})"
             )
     return advice
+
+
+def _paging_advice(where: str, paging: PagingCheck) -> list[str]:
+    if paging.style != "unsupported":
+        return []
+    return [
+        f"not supported: {where} cannot be read whole ({paging.problem}); the extraction would fail. "
+        "Report an issue with a sample reply of pages 1 and 2"
+    ]
+
+
+def _instants_advice(report: ProbeReport) -> str:
+    found = report.updated_at_filter.verdict if report.updated_at_filter else "undetermined"
+    return (
+        "set the connection's timezone extra to the application's time zone, the one the server's "
+        "updated_at filter reads: updated_at values are UTC instants, and sent as filter values in "
+        f"{report.connection_timezone} the filter {'missed' if found == 'misses' else 'ignored'} them"
+    )
+
+
+def _dates_advice(dates: DateFieldCheck, configured: str | None) -> list[str]:
+    if not dates.not_midnight:
+        return []
+    return [
+        f"set the connection's timezone extra to the tenant's zone (at UTC{dates.offset} on those dates): "
+        f"{dates.field} values are instants that are midnight at UTC{dates.offset} (e.g. {dates.example!r}), "
+        f"not in {configured}, so {dates.not_midnight} of {dates.instants} would be stored as the wrong day"
+    ]
+
+
+def _rate_notes(report: ProbeReport) -> list[str]:
+    limit = report.rate_limit
+    notes = []
+    if "limit" in limit:
+        notes.append(
+            f"the server limits requests (X-RateLimit-Limit {limit['limit']}, remaining "
+            f"{limit.get('remaining', '?')} after the probe): a large first load is paced by it"
+        )
+    if report.throttled:
+        after = f" (Retry-After {limit['retry_after']} s)" if "retry_after" in limit else ""
+        notes.append(f"{report.throttled} answer(s) were 429 Too Many Requests{after}")
+    return notes
 
 
 def _timezone_advice(zone: TimezoneCheck) -> list[str]:
