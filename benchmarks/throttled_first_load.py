@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
     else:
         print(
-            f"{result['activities']} activities, throttle {result['throttle']}, pages of {result['page_size']}: "
+            f"{result['activities']} activities, throttle {result['throttle']}, "
+            f"pages of {result['page_size']}: "
             f"{'completed' if result['completed'] else 'FAILED'} in {result['seconds']} s "
             f"(the throttle allows {result['allowed_seconds']} s at best; ratio {result['ratio']}); "
             f"{result['requests']} requests, {result['answered_429']} answered 429"
