@@ -90,6 +90,15 @@ class Dialect:
         """Insert ``rows``, or update the row with the same key unless it is newer. Not committed."""
         raise NotImplementedError
 
+    def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
+        """Write ``row`` in place of the one with its key (``where``/``key`` select it). Not committed.
+
+        Delete + insert on databases without a native upsert; the others upsert, so that two
+        writers of the same key never fail on the primary key.
+        """
+        cursor.execute(f"DELETE FROM {spec.name} WHERE {where}", key)
+        cursor.execute(self.insert_sql(spec), row)
+
     def adapt(self, sql_type: SqlType) -> Callable[[Any], Any] | None:
         return self.adapters.get(sql_type)
 
@@ -113,6 +122,9 @@ class _OnConflictDialect(Dialect):
 
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         cursor.executemany(self.upsert_sql(spec), rows)
+
+    def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
+        cursor.execute(self.upsert_sql(spec), row)
 
 
 def _null(value: None) -> None:
@@ -201,6 +213,9 @@ class MySqlDialect(Dialect):
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         # mysql-connector-python and mysqlclient both rewrite this into multi-row INSERTs.
         cursor.executemany(self.upsert_sql(spec), rows)
+
+    def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
+        cursor.execute(self.upsert_sql(spec), row)
 
 
 class StagedDialect(Dialect):

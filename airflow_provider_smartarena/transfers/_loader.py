@@ -303,14 +303,20 @@ class SqlLoader:
         """Upsert the pending rows and run ``then(cursor)`` in one transaction, then commit."""
         rows = [row for _, row in self._pending.values()]
         self._pending.clear()
-        with closing(self.connection.cursor()) as cur:
-            if rows:
-                self.dialect.upsert(cur, self.spec, rows)
-            if then is not None:
-                then(cur)
-        self.connection.commit()
+        # Counted before ``then`` runs, so that what it records (the state's rows_written)
+        # includes the batch committed with it; taken back if the transaction fails.
+        self.rows_written += len(rows)
+        try:
+            with closing(self.connection.cursor()) as cur:
+                if rows:
+                    self.dialect.upsert(cur, self.spec, rows)
+                if then is not None:
+                    then(cur)
+            self.connection.commit()
+        except BaseException:
+            self.rows_written -= len(rows)
+            raise
         if rows:
-            self.rows_written += len(rows)
             self.batches += 1
             log.debug("committed %d rows into %s (%d so far)", len(rows), self.spec.name, self.rows_written)
 
