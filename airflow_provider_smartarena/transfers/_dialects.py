@@ -23,6 +23,7 @@ case-sensitive on Snowflake and PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -43,6 +44,18 @@ _COMMON_TYPES: dict[str, str] = {
     "json": "VARCHAR(65535)",
     "timestamp": "TIMESTAMP",
 }
+
+
+#: Releases a writers' lock (see :meth:`Dialect.lock`).
+Release = Callable[[], None]
+
+
+def _no_release() -> None:
+    return None
+
+
+def _digest(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).digest()
 
 
 class SmartArenaTableError(SmartArenaError):
@@ -103,6 +116,14 @@ class Dialect:
 
     def check_table(self, connection: Any, spec: TableSpec) -> None:
         """Raise :class:`SmartArenaTableError` if an existing table would merge distinct keys."""
+
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        """Take the writers' lock ``name`` for as long as ``connection`` is open, waiting at most
+        ``timeout`` seconds; return what releases it, or None if another writer kept it.
+
+        Databases without a lock the provider knows return a no-op: their writers are not serialised.
+        """
+        return _no_release
 
     def clean(self, rows: Sequence[Row]) -> list[Row] | None:
         """``rows`` with what the database cannot store removed, or None if nothing needs removing."""
@@ -205,6 +226,35 @@ class SqliteDialect(_OnConflictDialect):
     dates_as_text = True
     adapters = {"timestamp": _iso_datetime}
 
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        import fcntl
+        import time
+
+        # Other writers of the file (other streams) wait this long for a batch's write lock.
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        path = next((row[2] for row in connection.execute("PRAGMA database_list") if row[1] == "main"), "")
+        if not path:  # an in-memory database has one connection: nobody to wait for
+            return _no_release
+        # SQLite has no lock outliving a transaction, and batches commit one by one: a file lock
+        # beside the database serialises whole runs (the OS drops it if the process dies).
+        handle = open(f"{path}.smartarena-{_digest(name).hex()[:16]}.lock", "a+b")  # noqa: SIM115
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    return None
+                time.sleep(0.05)
+
+        def release() -> None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+        return release
+
     def check_table(self, connection: Any, spec: TableSpec) -> None:
         # The primary key's index lists the collation each key column compares with.
         schema, _, table = spec.name.rpartition(".")
@@ -241,6 +291,29 @@ class PostgresDialect(_OnConflictDialect):
 
         cleaned = [tuple(strip(v) for v in row) for row in rows]
         return cleaned if cleaned != list(rows) else None
+
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        # A session-level advisory lock: held across the run's commits, dropped if the session dies.
+        key = int.from_bytes(_digest(name)[:8], "big", signed=True)
+        with closing(connection.cursor()) as cur:
+            try:
+                cur.execute(f"SET LOCAL lock_timeout = {max(1, int(timeout * 1000))}")
+                cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+                cur.fetchall()
+            except Exception as exc:
+                connection.rollback()
+                if type(exc).__name__ == "LockNotAvailable" or "lock timeout" in str(exc):
+                    return None
+                raise
+        connection.commit()
+
+        def release() -> None:
+            with closing(connection.cursor()) as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                cur.fetchall()
+            connection.commit()
+
+        return release
 
     def check_table(self, connection: Any, spec: TableSpec) -> None:
         # A nondeterministic (e.g. case-insensitive ICU) collation or a padded CHAR(n) merges keys.
@@ -335,6 +408,24 @@ class MySqlDialect(Dialect):
             f"{sql} DEFAULT CHARSET=utf8mb4 COLLATE={self.collation}"
             for sql in super().create_table_sql(spec)
         ]
+
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        # GET_LOCK names are at most 64 characters; the lock lasts until released or disconnected.
+        lock_name = f"smartarena:{_digest(name).hex()[:40]}"
+        with closing(connection.cursor()) as cur:
+            cur.execute("SELECT GET_LOCK(%s, %s)", (lock_name, max(0.0, float(timeout))))
+            got = cur.fetchone()
+        connection.commit()
+        if not got or got[0] != 1:
+            return None
+
+        def release() -> None:
+            with closing(connection.cursor()) as cur:
+                cur.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
+                cur.fetchall()
+            connection.commit()
+
+        return release
 
     def check_table(self, connection: Any, spec: TableSpec) -> None:
         schema, _, table = spec.name.rpartition(".")

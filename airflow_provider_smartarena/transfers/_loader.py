@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 # row doubled between 20k and 100k rows in the table; 5000 rows keep it a third lower, for some
 # 10 MB more held in memory, whatever the size of the result.
 DEFAULT_BATCH_SIZE = 5000
+#: Seconds a run waits for another writer of the same stream (a nightly reconcile can take minutes).
+DEFAULT_LOCK_TIMEOUT = 600.0
 
 
 def _existing_columns(connection: Any, spec: TableSpec) -> set[str]:
@@ -231,6 +234,9 @@ class SqlLoader:
     :param batch_size: rows per upsert and per transaction.
     :param dialect: force a dialect (``"staged"``, ``"merge"`` ...) instead of the hook's.
     :param extra_tables: more tables to create on entry (the state table).
+    :param lock: the name of the writers' lock taken on entry, before any table is created, and
+        held until exit (e.g. the Smart ARENA connection and stream); None takes no lock.
+    :param lock_timeout: seconds to wait for another writer holding ``lock``, then fail.
     """
 
     def __init__(
@@ -243,6 +249,8 @@ class SqlLoader:
         batch_size: int = DEFAULT_BATCH_SIZE,
         dialect: str | None = None,
         extra_tables: tuple[TableSpec, ...] = (),
+        lock: str | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -253,6 +261,9 @@ class SqlLoader:
         self.extracted_at = extracted_at
         self.builder = RowBuilder(spec, self.dialect, tz, extracted_at)
         self._extra_tables = extra_tables
+        self.lock = lock
+        self.lock_timeout = lock_timeout
+        self._release: Callable[[], None] | None = None
         self._pending: dict[tuple[Any, ...], tuple[Any, Row]] = {}
         self._connection: Any = None
         self.rows_written = 0
@@ -274,6 +285,8 @@ class SqlLoader:
             if getattr(self.hook, "supports_autocommit", False):
                 self.hook.set_autocommit(self._connection, False)
             self.dialect.prepare(self._connection)
+            if self.lock is not None:
+                self._take_lock(self.lock)
             for spec in (*self.dialect.tables(self.spec), *self._extra_tables):
                 self.schema_changes += ensure_table(self._connection, self.dialect, spec)
         except BaseException:
@@ -281,13 +294,34 @@ class SqlLoader:
             raise
         return self
 
+    def _take_lock(self, name: str) -> None:
+        started = time.monotonic()
+        release = self.dialect.lock(self.connection, name, self.lock_timeout)
+        if release is None:
+            raise SmartArenaLockError(
+                f"another writer of {name} into {self.spec.name} held it for lock_timeout="
+                f"{self.lock_timeout:g} s, so this run wrote nothing. Two tasks write the same stream "
+                "at once (e.g. an hourly incremental and a nightly reconcile): retry later, raise "
+                "lock_timeout, or keep them from overlapping"
+            )
+        self._release = release
+        waited = time.monotonic() - started
+        if waited > 1:
+            log.info("waited %.1f s for another writer of %s", waited, name)
+
     def __exit__(self, exc_type: object, *_: object) -> None:
         connection, self._connection = self._connection, None
+        release, self._release = self._release, None
         if connection is None:
             return
         try:
             if exc_type is not None:
                 connection.rollback()
+            if release is not None:
+                try:
+                    release()
+                except Exception as exc:  # closing the connection below drops the lock anyway
+                    log.debug("releasing the writers' lock: %s", exc)
         finally:
             connection.close()
 
@@ -409,6 +443,10 @@ class SqlLoader:
             (stamp, stamp),
         )
         return max(cursor.rowcount or 0, 0)
+
+
+class SmartArenaLockError(SmartArenaError):
+    """Another writer of the same stream kept its lock longer than ``lock_timeout``."""
 
 
 class SmartArenaLoadError(SmartArenaError):

@@ -121,6 +121,8 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
             extracted_at=self.utc_now(),
             batch_size=self.batch_size,
             dialect=self.sql_dialect,
+            lock=f"the {self.resource} snapshot {self.table!r} of connection {self.smartarena_conn_id!r}",
+            lock_timeout=self.lock_timeout,
         )
         with loader:
 

@@ -286,6 +286,9 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             dialect=self.sql_dialect,
             # A backfill never reads nor writes the state, so it does not create its table either.
             extra_tables=() if self.mode == "window" else (state_spec(self.state_table),),
+            # Writers of one stream are serialised from before the tables are created to the end.
+            lock=f"stream {self.stream_name()!r} of connection {self.smartarena_conn_id!r}",
+            lock_timeout=self.lock_timeout,
         )
         with loader:
             store = StateStore(loader.dialect, self.state_table, self.smartarena_conn_id, self.stream_name())

@@ -3,7 +3,8 @@
 Built on ``tests/hook/scripted.py``'s server: ``/api/usercourses`` and any dimension listing
 (``/api/locations`` ...) are served from :attr:`ScriptedApi.listings`, filtered by ``updated_at``
 like the real API, ``per_page`` records a page. ``total_bonus`` inflates the ``total`` the envelope
-announces, ``last_page`` overrides the page count, ``drop_pages`` serves those pages empty.
+announces, ``last_page`` overrides the page count, ``drop_pages`` serves those pages empty, and
+``delay`` slows every page down.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ScriptedApi:
     total_bonus: int = 0
     last_page: int | None = None
     drop_pages: set[int] = field(default_factory=set)
+    #: Seconds each page takes to answer (to make concurrent runs overlap).
+    delay: float = 0.0
 
     def route(self, request: Request) -> Reply:
         records = self.listings.get(request.path)
@@ -53,4 +56,4 @@ class ScriptedApi:
             "total": len(records) + self.total_bonus,
             "next_page_url": f"{request.path}?page={number + 1}" if number < last else None,
         }
-        return Reply(200, body)
+        return Reply(200, body, delay=self.delay)
