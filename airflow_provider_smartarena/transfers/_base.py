@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import Asset, BaseHook, BaseOperator
 
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
-from airflow_provider_smartarena.transfers._loader import DEFAULT_BATCH_SIZE
+from airflow_provider_smartarena.transfers._loader import DEFAULT_BATCH_SIZE, DEFAULT_LOCK_TIMEOUT
 from airflow_provider_smartarena.transfers._schema import check_identifier
 
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ class SmartArenaSqlTransferBase(BaseOperator):
     :param sql_dialect: force the upsert flavour instead of the hook's dialect: ``"staged"``
         (staging table + delete/insert, any database) or ``"merge"`` (staging table + MERGE).
     :param sql_hook_params: extra keyword arguments for the database hook.
+    :param lock_timeout: how long a run waits for another run writing the same stream (seconds or
+        a ``timedelta``; default 10 minutes) before it fails naming the stream. Writers of one
+        stream are serialised: a PostgreSQL advisory lock, ``GET_LOCK`` on MySQL/MariaDB, a file
+        lock beside a SQLite database.
     """
 
     template_fields: Sequence[str] = ("smartarena_conn_id", "sql_conn_id", "table")
@@ -59,6 +63,7 @@ class SmartArenaSqlTransferBase(BaseOperator):
         batch_size: int = DEFAULT_BATCH_SIZE,
         sql_dialect: str | None = None,
         sql_hook_params: dict[str, Any] | None = None,
+        lock_timeout: float | dt.timedelta = DEFAULT_LOCK_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         if "outlets" not in kwargs and not _templated(sql_conn_id, table):
@@ -66,6 +71,12 @@ class SmartArenaSqlTransferBase(BaseOperator):
         super().__init__(**kwargs)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        seconds = lock_timeout.total_seconds() if isinstance(lock_timeout, dt.timedelta) else lock_timeout
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < 86400:
+            raise ValueError(
+                "lock_timeout must be seconds (or a timedelta) from 0 to less than a day, "
+                f"got {lock_timeout!r}"
+            )
         if not _templated(table):
             check_identifier(table)
         self.smartarena_conn_id = smartarena_conn_id
@@ -74,6 +85,7 @@ class SmartArenaSqlTransferBase(BaseOperator):
         self.batch_size = batch_size
         self.sql_dialect = sql_dialect
         self.sql_hook_params = sql_hook_params
+        self.lock_timeout = float(seconds)
         self._rows_written: int | None = None
 
     # ------------------------------------------------------------------ hooks

@@ -8,6 +8,11 @@ One class per way of upserting, chosen by the DbApiHook's ``dialect_name``:
   ``DELETE`` the older target rows and ``INSERT`` the missing ones (plain SQL-92, e.g. Redshift);
 * :class:`MergeDialect` — the same staging table, then one ``MERGE`` (Snowflake, BigQuery, SQL Server).
 
+Keys compare exactly, byte for byte as the API sends them (no case folding, no accent folding,
+no trailing-space padding, no Unicode normalisation): tables created on MySQL-family servers use a
+binary NO PAD collation, and :meth:`Dialect.check_table` refuses an existing table whose key
+columns would merge distinct keys.
+
 Every upsert keeps the newest row when the table has a version column (``updated_at``): an older
 record never overwrites a newer one. None of them commits: the loader decides the transaction.
 Identifiers are checked by :func:`~._schema.check_identifier` and the column names are the API's
@@ -18,9 +23,13 @@ case-sensitive on Snowflake and PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from typing import Any, ClassVar
 
+from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
@@ -35,6 +44,31 @@ _COMMON_TYPES: dict[str, str] = {
     "json": "VARCHAR(65535)",
     "timestamp": "TIMESTAMP",
 }
+
+
+#: Releases a writers' lock (see :meth:`Dialect.lock`).
+Release = Callable[[], None]
+
+
+def _no_release() -> None:
+    return None
+
+
+def _digest(name: str) -> bytes:
+    return hashlib.sha256(name.encode()).digest()
+
+
+class SmartArenaTableError(SmartArenaError):
+    """An existing target table cannot hold the data exactly (e.g. keys that compare case-insensitively)."""
+
+
+def _refuse(spec: TableSpec, column: str, problem: str, fix: str) -> SmartArenaTableError:
+    return SmartArenaTableError(
+        f"table {spec.name}, key column {column}: {problem}, so distinct keys sent by the API (e.g. "
+        f"'rt-ana' and 'RT-ANA', 'rt-josé' and 'rt-jose', 'x' and 'x ') would be merged into one row. "
+        f"Keys must compare exactly. Fix the table first: {fix}; then run once with "
+        'mode="full_refresh" to restore any rows already merged. Nothing was written'
+    )
 
 
 def _iso_datetime(value: Any) -> Any:
@@ -77,6 +111,32 @@ class Dialect:
         """The tables an upsert into ``spec`` needs (the target, plus any staging table)."""
         return [spec]
 
+    def prepare(self, connection: Any) -> None:
+        """Learn what this server needs before any DDL (e.g. which collation it has). Not committed."""
+
+    def check_table(self, connection: Any, spec: TableSpec) -> None:
+        """Raise :class:`SmartArenaTableError` if an existing table would merge distinct keys."""
+
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        """Take the writers' lock ``name`` for as long as ``connection`` is open, waiting at most
+        ``timeout`` seconds; return what releases it, or None if another writer kept it.
+
+        Databases without a lock the provider knows return a no-op: their writers are not serialised.
+        """
+        return _no_release
+
+    def clean(self, rows: Sequence[Row]) -> list[Row] | None:
+        """``rows`` with what the database cannot store removed, or None if nothing needs removing."""
+        return None
+
+    def key_limit(self, spec: TableSpec) -> str:
+        """What a key longer than the table holds means here, for an error message."""
+        return "the key column is too short for it."
+
+    def widen_hint(self, spec: TableSpec, column: str) -> str:
+        """How to make ``column`` of an existing table hold more, for an error message."""
+        return f"If {spec.name} was created with a narrower type, widen {column} (see docs/extraction.md)."
+
     # ------------------------------------------------------------------ DML
 
     def _values(self, count: int) -> str:
@@ -89,6 +149,15 @@ class Dialect:
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         """Insert ``rows``, or update the row with the same key unless it is newer. Not committed."""
         raise NotImplementedError
+
+    def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
+        """Write ``row`` in place of the one with its key (``where``/``key`` select it). Not committed.
+
+        Delete + insert on databases without a native upsert; the others upsert, so that two
+        writers of the same key never fail on the primary key.
+        """
+        cursor.execute(f"DELETE FROM {spec.name} WHERE {where}", key)
+        cursor.execute(self.insert_sql(spec), row)
 
     def adapt(self, sql_type: SqlType) -> Callable[[Any], Any] | None:
         return self.adapters.get(sql_type)
@@ -113,6 +182,9 @@ class _OnConflictDialect(Dialect):
 
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         cursor.executemany(self.upsert_sql(spec), rows)
+
+    def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
+        cursor.execute(self.upsert_sql(spec), row)
 
 
 def _null(value: None) -> None:
@@ -154,12 +226,117 @@ class SqliteDialect(_OnConflictDialect):
     dates_as_text = True
     adapters = {"timestamp": _iso_datetime}
 
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        import fcntl
+        import time
+
+        # Other writers of the file (other streams) wait this long for a batch's write lock.
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        path = next((row[2] for row in connection.execute("PRAGMA database_list") if row[1] == "main"), "")
+        if not path:  # an in-memory database has one connection: nobody to wait for
+            return _no_release
+        # SQLite has no lock outliving a transaction, and batches commit one by one: a file lock
+        # beside the database serialises whole runs (the OS drops it if the process dies).
+        handle = open(f"{path}.smartarena-{_digest(name).hex()[:16]}.lock", "a+b")  # noqa: SIM115
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    return None
+                time.sleep(0.05)
+
+        def release() -> None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+        return release
+
+    def check_table(self, connection: Any, spec: TableSpec) -> None:
+        # The primary key's index lists the collation each key column compares with.
+        schema, _, table = spec.name.rpartition(".")
+        prefix = f"{schema}." if schema else ""
+        with closing(connection.cursor()) as cur:
+            cur.execute(f"PRAGMA {prefix}index_list({table})")
+            indexes = [row[1] for row in cur.fetchall() if row[3] == "pk"]
+            for index in indexes:
+                cur.execute(f"PRAGMA {prefix}index_xinfo('{index}')")
+                for row in cur.fetchall():
+                    name, collation, is_key = row[2], row[4], row[5]
+                    if is_key and name in spec.key and str(collation).upper() != "BINARY":
+                        raise _refuse(
+                            spec,
+                            name,
+                            f"its primary key compares with COLLATE {collation}",
+                            "SQLite cannot change a column's collation: rename the table and let the "
+                            "next run create it anew (with the default BINARY collation)",
+                        )
+
 
 class PostgresDialect(_OnConflictDialect):
-    """PostgreSQL 9.5+ with psycopg (v3, pipelined ``executemany``) or psycopg2 (``execute_values``)."""
+    """PostgreSQL 9.5+ with psycopg (v3, pipelined ``executemany``) or psycopg2 (``execute_values``).
+
+    ``text`` cannot hold NUL (U+0000): :meth:`clean` strips it, only when a batch was refused.
+    """
 
     name = "postgresql"
     types = {**_COMMON_TYPES, "key": "TEXT", "text": "TEXT", "json": "TEXT"}
+
+    def clean(self, rows: Sequence[Row]) -> list[Row] | None:
+        def strip(value: Any) -> Any:
+            return value.replace("\x00", "") if value.__class__ is str and "\x00" in value else value
+
+        cleaned = [tuple(strip(v) for v in row) for row in rows]
+        return cleaned if cleaned != list(rows) else None
+
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        # A session-level advisory lock: held across the run's commits, dropped if the session dies.
+        key = int.from_bytes(_digest(name)[:8], "big", signed=True)
+        with closing(connection.cursor()) as cur:
+            try:
+                cur.execute(f"SET LOCAL lock_timeout = {max(1, int(timeout * 1000))}")
+                cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+                cur.fetchall()
+            except Exception as exc:
+                connection.rollback()
+                if type(exc).__name__ == "LockNotAvailable" or "lock timeout" in str(exc):
+                    return None
+                raise
+        connection.commit()
+
+        def release() -> None:
+            with closing(connection.cursor()) as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                cur.fetchall()
+            connection.commit()
+
+        return release
+
+    def check_table(self, connection: Any, spec: TableSpec) -> None:
+        # A nondeterministic (e.g. case-insensitive ICU) collation or a padded CHAR(n) merges keys.
+        query = (
+            "SELECT a.attname, t.typname, c.collname, c.collisdeterministic FROM pg_attribute a "
+            "JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+        )
+        with closing(connection.cursor()) as cur:
+            try:
+                cur.execute(query, (spec.name,))
+                rows = cur.fetchall()
+            except Exception:  # PostgreSQL before 12 has no nondeterministic collations to fear
+                connection.rollback()
+                return
+        for name, type_name, collation, deterministic in rows:
+            if name not in spec.key:
+                continue
+            fix = f'ALTER TABLE {spec.name} ALTER COLUMN {name} TYPE text COLLATE "default"'
+            if type_name == "bpchar":
+                raise _refuse(spec, name, "it is CHAR(n), which pads and ignores trailing spaces", fix)
+            if deterministic is False:
+                raise _refuse(spec, name, f"its collation {collation} is nondeterministic", fix)
 
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         if type(cursor).__module__.startswith("psycopg2"):
@@ -171,18 +348,115 @@ class PostgresDialect(_OnConflictDialect):
             cursor.executemany(self.upsert_sql(spec), rows)
 
 
+#: Binary collations that do not pad (``'x' <> 'x '``), best first: MariaDB 10.2+, MySQL 8.0.
+_NOPAD_BINARY = ("utf8mb4_nopad_bin", "utf8mb4_0900_bin")
+#: InnoDB's limit on a whole index, in bytes (DYNAMIC rows); utf8mb4 takes up to 4 bytes a character.
+_INDEX_BYTES = 3072
+_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
 class MySqlDialect(Dialect):
-    """MySQL and MariaDB: ``ON DUPLICATE KEY UPDATE`` with a per-column newest-wins ``IF``."""
+    """MySQL and MariaDB: ``ON DUPLICATE KEY UPDATE`` with a per-column newest-wins ``IF``.
+
+    Tables are created ``utf8mb4`` with a binary NO PAD collation, so keys compare exactly; free text
+    is ``LONGTEXT`` (a 1 MB course title fits); text keys are as long as InnoDB's 3072-byte index
+    allows (768 characters for a one-column key, 384 each for two).
+    """
 
     name = "mysql"
     types = {
         **_COMMON_TYPES,
-        "text": "TEXT",
+        "text": "LONGTEXT",
         "float": "DOUBLE",
         "datetime": "DATETIME",
         "json": "LONGTEXT",
         "timestamp": "DATETIME(6)",
     }
+    #: The collation of the tables created; :meth:`prepare` picks the server's NO PAD binary one.
+    collation = "utf8mb4_nopad_bin"
+
+    def prepare(self, connection: Any) -> None:
+        names = ", ".join(f"'{name}'" for name in _NOPAD_BINARY)
+        with closing(connection.cursor()) as cur:
+            cur.execute(f"SHOW COLLATION WHERE Collation IN ({names})")
+            available = {str(row[0]) for row in cur.fetchall()}
+        # MySQL 5.7 has no NO PAD binary collation: keys differing only in trailing spaces merge there.
+        self.collation = next((c for c in _NOPAD_BINARY if c in available), "utf8mb4_bin")
+
+    @staticmethod
+    def key_length(spec: TableSpec) -> int:
+        """Characters a text key column holds: the index limit shared among the key's columns."""
+        return _INDEX_BYTES // 4 // max(1, len(spec.key))
+
+    def column_sql(self, spec: TableSpec, column: Column) -> str:
+        if column.name in spec.key and column.type == "text":
+            return f"{column.name} VARCHAR({self.key_length(spec)}) NOT NULL"
+        return super().column_sql(spec, column)
+
+    def key_limit(self, spec: TableSpec) -> str:
+        n = self.key_length(spec)
+        return (
+            f"on MySQL-family servers a key column holds {n} characters (InnoDB indexes at most "
+            f"{_INDEX_BYTES} bytes), so a longer key cannot be stored."
+        )
+
+    def widen_hint(self, spec: TableSpec, column: str) -> str:
+        return f"If the table predates LONGTEXT columns: ALTER TABLE {spec.name} MODIFY {column} LONGTEXT."
+
+    def create_table_sql(self, spec: TableSpec) -> list[str]:
+        return [
+            f"{sql} DEFAULT CHARSET=utf8mb4 COLLATE={self.collation}"
+            for sql in super().create_table_sql(spec)
+        ]
+
+    def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
+        # GET_LOCK names are at most 64 characters; the lock lasts until released or disconnected.
+        lock_name = f"smartarena:{_digest(name).hex()[:40]}"
+        with closing(connection.cursor()) as cur:
+            cur.execute("SELECT GET_LOCK(%s, %s)", (lock_name, max(0.0, float(timeout))))
+            got = cur.fetchone()
+        connection.commit()
+        if not got or got[0] != 1:
+            return None
+
+        def release() -> None:
+            with closing(connection.cursor()) as cur:
+                cur.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
+                cur.fetchall()
+            connection.commit()
+
+        return release
+
+    def check_table(self, connection: Any, spec: TableSpec) -> None:
+        schema, _, table = spec.name.rpartition(".")
+        with closing(connection.cursor()) as cur:
+            cur.execute(
+                "SELECT COLUMN_NAME, CHARACTER_SET_NAME, COLLATION_NAME "
+                "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+                "AND TABLE_NAME = %s",
+                (schema or None, table),
+            )
+            columns = cur.fetchall()
+            for name, charset, collation in columns:
+                name = str(name)
+                if name not in spec.key or collation is None:
+                    continue
+                fix = f"ALTER TABLE {spec.name} CONVERT TO CHARACTER SET utf8mb4 COLLATE {self.collation}"
+                if str(charset) != "utf8mb4" or not _NAME_RE.match(str(collation)):
+                    raise _refuse(spec, name, f"its character set {charset} cannot hold every key", fix)
+                # Asked of the server, not guessed from the name: what the collation merges.
+                c = str(collation)
+                cur.execute(
+                    f"SELECT _utf8mb4'rt-ana' COLLATE {c} = _utf8mb4'RT-ANA', "
+                    f"_utf8mb4'rt-jos\u00e9' COLLATE {c} = _utf8mb4'rt-jose', "
+                    f"_utf8mb4'x' COLLATE {c} = _utf8mb4'x '"
+                )
+                case, accent, pad = (bool(v) for v in cur.fetchone())
+                pad = pad and self.collation != "utf8mb4_bin"  # a server without NO PAD: nothing better
+                merged = [what for what, bad in (("case", case), ("accents", accent)) if bad]
+                if merged or pad:
+                    ignores = " and ".join(merged + (["trailing spaces"] if pad else []))
+                    raise _refuse(spec, name, f"its collation {c} ignores {ignores}", fix)
 
     def upsert_sql(self, spec: TableSpec) -> str:
         others = [c for c in spec.column_names if c not in spec.key]
@@ -201,6 +475,9 @@ class MySqlDialect(Dialect):
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         # mysql-connector-python and mysqlclient both rewrite this into multi-row INSERTs.
         cursor.executemany(self.upsert_sql(spec), rows)
+
+    def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
+        cursor.execute(self.upsert_sql(spec), row)
 
 
 class StagedDialect(Dialect):

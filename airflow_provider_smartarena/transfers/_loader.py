@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from airflow_provider_smartarena.exceptions import SmartArenaResponseError
+from airflow_provider_smartarena.exceptions import SmartArenaError, SmartArenaResponseError
 from airflow_provider_smartarena.transfers._dialects import Dialect, Row, get_dialect
 from airflow_provider_smartarena.transfers._schema import (
     DELETED_AT,
@@ -40,29 +42,52 @@ log = logging.getLogger(__name__)
 # row doubled between 20k and 100k rows in the table; 5000 rows keep it a third lower, for some
 # 10 MB more held in memory, whatever the size of the result.
 DEFAULT_BATCH_SIZE = 5000
+#: Seconds a run waits for another writer of the same stream (a nightly reconcile can take minutes).
+DEFAULT_LOCK_TIMEOUT = 600.0
 
 
-def ensure_table(connection: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
-    """Create ``spec``'s table if missing, add any missing column; commit. Return what was done."""
-    done: list[str] = []
+def _existing_columns(connection: Any, spec: TableSpec) -> set[str]:
+    """The table's column names in lower case; empty if it does not exist."""
     with closing(connection.cursor()) as cur:
         try:
             # A probe rather than CREATE ... IF NOT EXISTS or an inspector: works on every database.
             cur.execute(f"SELECT * FROM {spec.name} WHERE 1 = 0")
             existing = {d[0].lower() for d in cur.description or ()}
             cur.fetchall()
+            return existing
         except Exception:
             connection.rollback()  # PostgreSQL aborts the transaction after a failed statement
-            existing = set()
-        if not existing:
-            for statement in dialect.create_table_sql(spec):
-                cur.execute(statement)
-            done.append(f"created {spec.name}")
-        else:
-            for column in spec.columns:
-                if column.name.lower() not in existing:
-                    cur.execute(dialect.add_column_sql(spec, column))
-                    done.append(f"added {spec.name}.{column.name}")
+            return set()
+
+
+def ensure_table(connection: Any, dialect: Dialect, spec: TableSpec) -> list[str]:
+    """Create ``spec``'s table if missing, add any missing column; commit. Return what was done.
+
+    An existing table is first checked (:meth:`Dialect.check_table`): one that would merge
+    distinct keys is refused before anything is written. Creation is idempotent under races:
+    when another writer created the table between the probe and the ``CREATE`` (PostgreSQL then
+    fails on ``pg_type_typname_nsp_index``), the table is probed again and used.
+    """
+    done: list[str] = []
+    existing = _existing_columns(connection, spec)
+    if not existing:
+        try:
+            with closing(connection.cursor()) as cur:
+                for statement in dialect.create_table_sql(spec):
+                    cur.execute(statement)
+            connection.commit()
+            return [f"created {spec.name}"]
+        except Exception:
+            connection.rollback()
+            existing = _existing_columns(connection, spec)
+            if not existing:  # not a race: the CREATE itself failed
+                raise
+    dialect.check_table(connection, spec)
+    with closing(connection.cursor()) as cur:
+        for column in spec.columns:
+            if column.name.lower() not in existing:
+                cur.execute(dialect.add_column_sql(spec, column))
+                done.append(f"added {spec.name}.{column.name}")
     connection.commit()
     return done
 
@@ -209,6 +234,9 @@ class SqlLoader:
     :param batch_size: rows per upsert and per transaction.
     :param dialect: force a dialect (``"staged"``, ``"merge"`` ...) instead of the hook's.
     :param extra_tables: more tables to create on entry (the state table).
+    :param lock: the name of the writers' lock taken on entry, before any table is created, and
+        held until exit (e.g. the Smart ARENA connection and stream); None takes no lock.
+    :param lock_timeout: seconds to wait for another writer holding ``lock``, then fail.
     """
 
     def __init__(
@@ -221,6 +249,8 @@ class SqlLoader:
         batch_size: int = DEFAULT_BATCH_SIZE,
         dialect: str | None = None,
         extra_tables: tuple[TableSpec, ...] = (),
+        lock: str | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -231,6 +261,9 @@ class SqlLoader:
         self.extracted_at = extracted_at
         self.builder = RowBuilder(spec, self.dialect, tz, extracted_at)
         self._extra_tables = extra_tables
+        self.lock = lock
+        self.lock_timeout = lock_timeout
+        self._release: Callable[[], None] | None = None
         self._pending: dict[tuple[Any, ...], tuple[Any, Row]] = {}
         self._connection: Any = None
         self.rows_written = 0
@@ -251,6 +284,9 @@ class SqlLoader:
         try:
             if getattr(self.hook, "supports_autocommit", False):
                 self.hook.set_autocommit(self._connection, False)
+            self.dialect.prepare(self._connection)
+            if self.lock is not None:
+                self._take_lock(self.lock)
             for spec in (*self.dialect.tables(self.spec), *self._extra_tables):
                 self.schema_changes += ensure_table(self._connection, self.dialect, spec)
         except BaseException:
@@ -258,13 +294,34 @@ class SqlLoader:
             raise
         return self
 
+    def _take_lock(self, name: str) -> None:
+        started = time.monotonic()
+        release = self.dialect.lock(self.connection, name, self.lock_timeout)
+        if release is None:
+            raise SmartArenaLockError(
+                f"another writer of {name} into {self.spec.name} held it for lock_timeout="
+                f"{self.lock_timeout:g} s, so this run wrote nothing. Two tasks write the same stream "
+                "at once (e.g. an hourly incremental and a nightly reconcile): retry later, raise "
+                "lock_timeout, or keep them from overlapping"
+            )
+        self._release = release
+        waited = time.monotonic() - started
+        if waited > 1:
+            log.info("waited %.1f s for another writer of %s", waited, name)
+
     def __exit__(self, exc_type: object, *_: object) -> None:
         connection, self._connection = self._connection, None
+        release, self._release = self._release, None
         if connection is None:
             return
         try:
             if exc_type is not None:
                 connection.rollback()
+            if release is not None:
+                try:
+                    release()
+                except Exception as exc:  # closing the connection below drops the lock anyway
+                    log.debug("releasing the writers' lock: %s", exc)
         finally:
             connection.close()
 
@@ -303,16 +360,78 @@ class SqlLoader:
         """Upsert the pending rows and run ``then(cursor)`` in one transaction, then commit."""
         rows = [row for _, row in self._pending.values()]
         self._pending.clear()
+        # Counted before ``then`` runs, so that what it records (the state's rows_written)
+        # includes the batch committed with it; taken back if the transaction fails.
+        self.rows_written += len(rows)
+        try:
+            try:
+                self._write(rows, then)
+            except Exception as exc:
+                if not rows or not _is_data_error(exc):
+                    raise
+                self.connection.rollback()
+                cleaned = self.dialect.clean(rows)
+                if cleaned is None:
+                    raise self._explain_failure(rows, exc) from exc
+                # What the database cannot store (NUL in PostgreSQL text) was stripped: try again.
+                log.warning("%s: NUL characters removed from text values of this batch", self.spec.name)
+                rows = cleaned
+                try:
+                    self._write(rows, then)
+                except Exception as again:
+                    if not _is_data_error(again):
+                        raise
+                    self.connection.rollback()
+                    raise self._explain_failure(rows, again) from again
+        except BaseException:
+            self.rows_written -= len(rows)
+            raise
+        if rows:
+            self.batches += 1
+            log.debug("committed %d rows into %s (%d so far)", len(rows), self.spec.name, self.rows_written)
+
+    def _write(self, rows: list[Row], then: Callable[[Any], None] | None) -> None:
         with closing(self.connection.cursor()) as cur:
             if rows:
                 self.dialect.upsert(cur, self.spec, rows)
             if then is not None:
                 then(cur)
         self.connection.commit()
-        if rows:
-            self.rows_written += len(rows)
-            self.batches += 1
-            log.debug("committed %d rows into %s (%d so far)", len(rows), self.spec.name, self.rows_written)
+
+    def _explain_failure(self, rows: list[Row], exc: BaseException) -> SmartArenaLoadError:
+        """Find the row of a refused batch that the database cannot store; name its key and field.
+
+        Each row is written alone and rolled back (off the hot path: only once a batch has failed).
+        """
+        failing: tuple[Row, BaseException] | None = None
+        for row in rows:
+            try:
+                with closing(self.connection.cursor()) as cur:
+                    self.dialect.upsert(cur, self.spec, [row])
+            except Exception as refused:
+                failing = (row, refused)
+                break
+            finally:
+                self.connection.rollback()
+        if failing is None:
+            return SmartArenaLoadError(
+                f"{self.spec.name}: the database refused a batch of {len(rows)} rows, though each row "
+                f"alone could be written: {_first_line(exc)}"
+            )
+        row, row_exc = failing
+        names = self.spec.column_names
+        key = ", ".join(f"{k}={_shown(row[names.index(k)])}" for k in self.spec.key)
+        said = _first_line(row_exc)
+        field = next((n for n in names if re.search(rf"\b{re.escape(n)}\b", said)), None)
+        where = f"field {field!r}" if field else "a field"
+        hint = ""
+        if field in self.spec.key:
+            hint = f" Keys are stored as they are sent; {self.dialect.key_limit(self.spec)}"
+        elif field is not None:
+            hint = f" {self.dialect.widen_hint(self.spec, field)}"
+        return SmartArenaLoadError(
+            f"{self.spec.name}: record ({key}) cannot be written, {where} was refused: {said}.{hint}"
+        )
 
     def mark_deleted(self, cursor: Any) -> int:
         """Set ``_deleted_at`` on rows this run did not write (use only after a complete read)."""
@@ -324,6 +443,30 @@ class SqlLoader:
             (stamp, stamp),
         )
         return max(cursor.rowcount or 0, 0)
+
+
+class SmartArenaLockError(SmartArenaError):
+    """Another writer of the same stream kept its lock longer than ``lock_timeout``."""
+
+
+class SmartArenaLoadError(SmartArenaError):
+    """A record the API sent cannot be written to the target table; the message names its key."""
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """True for a DB-API error about the values written (DataError, IntegrityError ...), which one
+    row can cause, rather than about the connection or the statement."""
+    return any(c.__name__ in ("DataError", "IntegrityError") for c in type(exc).__mro__)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _older(version: Any, other: Any) -> bool:

@@ -18,6 +18,8 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from airflow_provider_smartarena.exceptions import SmartArenaResponseError
+
 T = TypeVar("T")
 
 _DONE = object()
@@ -235,3 +237,23 @@ def read_with_one_retry(
             between()
     log.warning("The data moved again during the second read (%s)", "; ".join(passes[-1].drift))
     return False, passes
+
+
+def incomplete_read_error(path: str, what: str, reasons: Sequence[str], kept: str) -> SmartArenaResponseError:
+    """The error that fails a task whose listing could not be read whole (in every mode).
+
+    A partial read must never end green: the rows it wrote are upserts and may stay, but nothing
+    that only a complete read justifies (a watermark, deletion marks) has been written.
+
+    :param path: the API path read.
+    :param what: the stream or table the read was for, for the message.
+    :param reasons: why the read is incomplete (the passes' drift, as ``pass N: reason``).
+    :param kept: what the run left as it was (e.g. "the watermark was not moved").
+    """
+    return SmartArenaResponseError(
+        f"the listing for {what} could not be read whole ({'; '.join(reasons)}); the rows read were "
+        f"committed (upserts, harmless to re-read) but {kept}. The server's paging contradicted itself or "
+        "records moved during both reads: retry the task; if it keeps failing, check the server's paging",
+        method="GET",
+        path=path,
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._dialects import Dialect
 from airflow_provider_smartarena.transfers._schema import Column, TableSpec
 
@@ -35,6 +36,10 @@ def state_spec(table: str) -> TableSpec:
         ),
         key=("conn_id", "stream"),
     )
+
+
+class SmartArenaStateError(SmartArenaError):
+    """A stream's stored state cannot be trusted (unreadable, or ahead of the server's clock)."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,42 @@ class StateStore:
             row = cur.fetchone()
         if not row or not row[0]:
             return None
-        watermark = dt.datetime.strptime(str(row[0]), _FORMAT)
+        try:
+            watermark = dt.datetime.strptime(str(row[0]), _FORMAT)
+        except ValueError:
+            raise self._unreadable(f"watermark {str(row[0])[:40]!r} is not a {_FORMAT} datetime") from None
         stored_zone = row[1] or tz.key
         if stored_zone != tz.key:
-            watermark = watermark.replace(tzinfo=ZoneInfo(stored_zone)).astimezone(tz).replace(tzinfo=None)
+            try:
+                zone = ZoneInfo(str(stored_zone))
+            except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+                problem = f"server_timezone {str(stored_zone)[:40]!r} is not an IANA time zone"
+                raise self._unreadable(problem) from None
+            watermark = watermark.replace(tzinfo=zone).astimezone(tz).replace(tzinfo=None)
         return StreamState(watermark, tz.key)
+
+    def _row(self) -> str:
+        return f"the row of stream {self.stream!r} (conn_id {self.conn_id!r}) in state table {self.spec.name}"
+
+    def _fix(self, value: str) -> str:
+        return (
+            f"UPDATE {self.spec.name} SET watermark = '{value}' WHERE conn_id = '{self.conn_id}' "
+            f"AND stream = '{self.stream}'"
+        )
+
+    def _unreadable(self, problem: str) -> SmartArenaStateError:
+        return SmartArenaStateError(
+            f"{self._row()} cannot be read: {problem}. Fix it (e.g. {self._fix('YYYY-MM-DD HH:MM:SS')}, "
+            f'on the server\'s wall clock), or run once with mode="full_refresh", which rewrites it'
+        )
+
+    def ahead_of_clock(self, watermark: dt.datetime, t0: dt.datetime) -> str:
+        """Why a watermark after the server's clock ``t0`` is refused, and how to fix it."""
+        return (
+            f"{self._row()} holds watermark {watermark.strftime(_FORMAT)}, after the server's clock "
+            f"{t0.strftime(_FORMAT)} (T0): every run would read nothing. Reset it to T0 "
+            f'({self._fix(t0.strftime(_FORMAT))}) or run once with mode="full_refresh"'
+        )
 
     def write(
         self,
@@ -84,8 +120,7 @@ class StateStore:
         rows_written: int,
         run_id: str | None,
     ) -> None:
-        """Replace the stream's row (delete + insert: the same SQL on every database)."""
-        cursor.execute(f"DELETE FROM {self.spec.name} WHERE {self._where()}", (self.conn_id, self.stream))
+        """Replace the stream's row with an upsert, so that two writers never collide on its key."""
         written_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         adapt = self.dialect.adapt("timestamp")
         row = (
@@ -98,4 +133,4 @@ class StateStore:
             run_id,
             adapt(written_at) if adapt else written_at,
         )
-        cursor.execute(self.dialect.insert_sql(self.spec), row)
+        self.dialect.replace_row(cursor, self.spec, row, where=self._where(), key=(self.conn_id, self.stream))

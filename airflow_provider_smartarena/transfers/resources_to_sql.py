@@ -3,7 +3,9 @@
 Each run reads the whole resource and upserts it on its key (``mapping_code``; ``id`` for content),
 through the same loader as the activity extraction. With ``mark_deleted=True``, rows the source no
 longer returns get ``_deleted_at`` — only after a complete read, in the same transaction as the
-last batch. Passwords are never read into a column: the specs hold only the fields a GET returns.
+last batch. A read that is not complete (the paging contradicted itself, or the data moved under
+the pages twice) marks nothing and fails the task. Passwords are never read into a column: the
+specs hold only the fields a GET returns.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from airflow_provider_smartarena.resources import (
 )
 from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBase
 from airflow_provider_smartarena.transfers._loader import SqlLoader
-from airflow_provider_smartarena.transfers._pages import read_with_one_retry
+from airflow_provider_smartarena.transfers._pages import incomplete_read_error, read_with_one_retry
 from airflow_provider_smartarena.transfers._schema import DIMENSIONS, dimension_spec
 
 if TYPE_CHECKING:
@@ -119,6 +121,8 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
             extracted_at=self.utc_now(),
             batch_size=self.batch_size,
             dialect=self.sql_dialect,
+            lock=f"the {self.resource} snapshot {self.table!r} of connection {self.smartarena_conn_id!r}",
+            lock_timeout=self.lock_timeout,
         )
         with loader:
 
@@ -143,24 +147,27 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
             marked: list[int] = []
 
             def finish(cursor: Any) -> None:
+                # Only a complete read shows what is gone: a partial one must never mark rows deleted.
                 if self.mark_deleted and complete:
                     marked.append(loader.mark_deleted(cursor))
 
             loader.flush(then=finish)
-        if self.mark_deleted and not complete:
-            self.log.warning("The read was not complete, so no row was marked deleted this run")
+        drift = [f"pass {n}: {reason}" for n, p in enumerate(passes, 1) for reason in p.drift]
+        if not complete:
+            kept = "no row was marked deleted" if self.mark_deleted else "the snapshot may have gaps"
+            raise incomplete_read_error(endpoint.path, f"table {self.table}", drift, kept)
         return {
             "resource": self.resource,
             "table": self.table,
             "complete": complete,
             "passes": len(passes),
-            "drift": [f"pass {n}: {reason}" for n, p in enumerate(passes, 1) for reason in p.drift],
+            "drift": drift,
             "pages": sum(p.pages for p in passes),
             "records_read": sum(p.records for p in passes),
             "duplicates_collapsed": sum(p.duplicates for p in passes),
             "rows_without_key": loader.skipped_without_key,
             "rows_written": loader.rows_written,
             "batches": loader.batches,
-            "rows_marked_deleted": marked[0] if marked else 0,
+            "rows_marked_deleted": marked[-1] if marked else 0,
             "schema_changes": loader.schema_changes,
         }

@@ -11,8 +11,11 @@ How a run stays lossless and idempotent:
   ``min(newest updated_at seen, T0 - 1 s)``, is written in the same transaction as the last batch. A
   crash or an Airflow retry re-reads the old window; upserts make the replay harmless.
 * If the data moved under the pages (a record on two pages, the total or page count changed),
-  the window is read once more; if it moves again, the rows are kept but the watermark is not
-  advanced, so the next run reads the window again.
+  the window is read once more; if it moves again (or the paging contradicts itself), the rows
+  are kept but the watermark is not advanced and the task fails, in every mode: a partial read
+  never ends green.
+* A stored watermark after the server's clock (or one that cannot be read) fails the run before
+  any page is read: it would make every later run read nothing.
 """
 
 from __future__ import annotations
@@ -23,15 +26,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from airflow.providers.common.compat.sdk import AirflowException
-
 from airflow_provider_smartarena.resources import USER_COURSES, to_server_datetime
 from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBase
 from airflow_provider_smartarena.transfers._loader import SqlLoader
-from airflow_provider_smartarena.transfers._pages import read_with_one_retry
+from airflow_provider_smartarena.transfers._pages import incomplete_read_error, read_with_one_retry
 from airflow_provider_smartarena.transfers._schema import user_courses_spec
 from airflow_provider_smartarena.transfers._state import (
     DEFAULT_STATE_TABLE,
+    SmartArenaStateError,
     StateStore,
     StreamState,
     state_spec,
@@ -46,6 +48,9 @@ DEFAULT_TABLE = "smartarena_user_courses"
 MODES = ("incremental", "window", "full_refresh")
 DEFAULT_OVERLAP = dt.timedelta(minutes=5)
 _ONE_SECOND = dt.timedelta(seconds=1)
+#: How far a stored watermark may be ahead of the server's clock before the run refuses it: the
+#: ``Date`` header has one-second resolution and servers behind a load balancer differ a little.
+WATERMARK_TOLERANCE = dt.timedelta(minutes=1)
 _FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -90,7 +95,7 @@ class _Stats:
     records_read: int = 0
     duplicates: int = 0
     filtered: int = 0
-    older_than_watermark: int = 0
+    reread_in_overlap: int = 0
     after_t0: int = 0
     newest: dt.datetime | None = None
     oldest: dt.datetime | None = None
@@ -103,8 +108,9 @@ class _Stats:
             self.newest = updated_at
         if self.oldest is None or updated_at < self.oldest:
             self.oldest = updated_at
+        # The overlap's cost: rows at or before the previous watermark, read again on purpose.
         if previous is not None and updated_at <= previous.watermark:
-            self.older_than_watermark += 1
+            self.reread_in_overlap += 1
         if updated_at > t0:
             self.after_t0 += 1
 
@@ -125,8 +131,8 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         window_end)`` for backfills; never reads or writes the state), or ``"full_refresh"`` (reads
         everything, resets the watermark).
     :param overlap: how far before the watermark to re-read, a ``timedelta`` or minutes; covers
-        records committed late on the server. The summary's ``rows_older_than_watermark`` tells
-        how much of it was used.
+        records committed late on the server. The summary's ``rows_reread_in_overlap`` tells
+        what it cost (rows at or before the previous watermark read again).
     :param window_start: start of the window (included), e.g. ``"{{ data_interval_start }}"``;
         naive values are in the server's time zone. (templated)
     :param window_end: end of the window (excluded), e.g. ``"{{ data_interval_end }}"``. (templated)
@@ -242,14 +248,14 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         self._rows_written = summary["rows_written"]
         self.log.info(
             "Smart ARENA usercourses -> %s (%s): %d pages, %d records read, %d duplicates collapsed, "
-            "%d rows written, %d older than the previous watermark, watermark %s -> %s",
+            "%d rows written, %d re-read in the overlap, watermark %s -> %s",
             self.table,
             self.mode,
             summary["pages"],
             summary["records_read"],
             summary["duplicates_collapsed"],
             summary["rows_written"],
-            summary["rows_older_than_watermark"],
+            summary["rows_reread_in_overlap"],
             summary["previous_watermark"],
             summary["new_watermark"],
         )
@@ -280,12 +286,15 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             dialect=self.sql_dialect,
             # A backfill never reads nor writes the state, so it does not create its table either.
             extra_tables=() if self.mode == "window" else (state_spec(self.state_table),),
+            # Writers of one stream are serialised from before the tables are created to the end.
+            lock=f"stream {self.stream_name()!r} of connection {self.smartarena_conn_id!r}",
+            lock_timeout=self.lock_timeout,
         )
         with loader:
             store = StateStore(loader.dialect, self.state_table, self.smartarena_conn_id, self.stream_name())
-            previous = store.read(loader.connection, tz) if self.mode != "window" else None
             # T0 before the first page: rows changed from now on are re-read by the next run.
             t0 = to_server_datetime(hook.server_now(), tz)
+            previous = self._previous_state(store, loader.connection, tz, t0)
             bounds = self._bounds(previous, tz)
             stats = _Stats()
             complete = self._read(hook, loader, bounds, stats, previous, t0)
@@ -295,19 +304,23 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             def finish(cursor: Any) -> None:
                 # The same transaction as the last batch: the watermark never covers uncommitted rows.
                 if watermark is not None:
-                    rows = loader.rows_written + loader.pending
+                    # The loader counts the batch of this transaction before calling here.
                     store.write(
-                        cursor, watermark, tz, mode=self.mode, rows_written=rows, run_id=self._run_id()
+                        cursor,
+                        watermark,
+                        tz,
+                        mode=self.mode,
+                        rows_written=loader.rows_written,
+                        run_id=self._run_id(),
                     )
                 if self.mark_deleted and complete:
                     marked.append(loader.mark_deleted(cursor))
 
             loader.flush(then=finish)
-        if self.mode == "window" and not complete:
-            raise AirflowException(
-                "Records kept moving while the window was read, so some may have been skipped; "
-                f"the rows read were committed, retry to read the window again ({'; '.join(stats.drift)})"
-            )
+        if not complete:
+            kept = "the watermark was not moved" if self.mode != "window" else "the window may have gaps"
+            stream = f"stream {self.stream_name()!r}"
+            raise incomplete_read_error(USER_COURSES.path, stream, stats.drift, kept)
         return self._summary(tz, bounds, stats, loader, previous, watermark, t0, marked, complete)
 
     def _read(
@@ -357,9 +370,32 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             stats.records_read += result.records
             stats.duplicates += result.duplicates
             stats.drift += [f"pass {number}: {reason}" for reason in result.drift]
-        if not complete and self.mode != "window":
-            self.log.warning("Rows read are kept; the watermark is not advanced, the next run re-reads")
         return complete
+
+    def _previous_state(
+        self, store: StateStore, connection: Any, tz: ZoneInfo, t0: dt.datetime
+    ) -> StreamState | None:
+        """The stored state this run starts from, refused when it cannot be right.
+
+        A watermark after the server's clock would make every run read nothing and succeed, so it
+        fails the run (incremental mode); a full refresh replaces it, so there it is only logged.
+        """
+        if self.mode == "window":
+            return None
+        try:
+            previous = store.read(connection, tz)
+        except SmartArenaStateError as exc:
+            if self.mode != "full_refresh":
+                raise
+            self.log.warning("Ignoring the stored state, which this full refresh replaces: %s", exc)
+            return None
+        if previous is None or previous.watermark <= t0 + WATERMARK_TOLERANCE:
+            return previous
+        problem = store.ahead_of_clock(previous.watermark, t0)
+        if self.mode != "full_refresh":
+            raise SmartArenaStateError(problem)
+        self.log.warning("%s; this full refresh replaces it", problem)
+        return None
 
     def _new_watermark(
         self, previous: StreamState | None, stats: _Stats, t0: dt.datetime, complete: bool
@@ -420,10 +456,10 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             "rows_without_key": loader.skipped_without_key,
             "rows_written": loader.rows_written,
             "batches": loader.batches,
-            "rows_older_than_watermark": stats.older_than_watermark,
+            "rows_reread_in_overlap": stats.reread_in_overlap,
             "rows_after_t0": stats.after_t0,
             "oldest_updated_at": _text(stats.oldest),
             "newest_updated_at": _text(stats.newest),
-            "rows_marked_deleted": marked[0] if marked else 0,
+            "rows_marked_deleted": marked[-1] if marked else 0,
             "schema_changes": loader.schema_changes,
         }
