@@ -66,11 +66,23 @@ class SourceRow:
     :param number: 1-based position in the source (a CSV's data line, a list index + 1).
     :param values: API field -> value; ``None`` means "not set".
     :param error: why the row could not be read at all (bad JSON line ...), if so.
+    :param named: mapping codes salvaged from a row that could not be read (its cells, or the
+        ``mapping_code`` of a broken JSON line): users it may name, and so must not be deleted.
     """
 
     number: int
     values: dict[str, Any]
     error: str | None = None
+    named: tuple[str, ...] = ()
+
+    def codes(self) -> frozenset[str]:
+        """Every mapping code this row may name, in the form the platform compares (see :func:`code_key`).
+
+        A row that cannot be read or fails validation still names these users: it is never evidence
+        that they left the source.
+        """
+        out = {code_key(value) for value in (self.values.get("mapping_code"), *self.named)}
+        return frozenset(code for code in out if code)
 
 
 @dataclass
@@ -136,6 +148,10 @@ class SyncPlan:
     #: and plan again. Reading an org list only when a write references it keeps a quiet sync at
     #: one read.
     unread: frozenset[str] = frozenset()
+    #: Mirror only: source rows from which no mapping_code could be read. Any of them may be a
+    #: user still wanted, so no deletion is planned and the task fails after the other writes.
+    unnamed_rows: tuple[int, ...] = ()
+    deletions_skipped: str | None = None
 
     @property
     def writes(self) -> list[PlannedAction]:
@@ -306,6 +322,18 @@ def _comparable_fields(resource: Resource) -> tuple[Field, ...]:
     return tuple(resource.update.field(name) for name in resource.comparable)
 
 
+def code_key(value: Any) -> str | None:
+    """A mapping code as the platform compares it: surrounding white space trimmed, case kept.
+
+    The platform (Laravel, whose ``TrimStrings`` middleware trims every request string) stores and
+    looks up ``'hr-7 '`` as ``'hr-7'``, while ``'HR-7'`` is another user. Values that cannot be a
+    code (``None``, a bool, a list ...) give ``None``.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value).strip() or None
+
+
 def is_protected(record: Mapping[str, Any]) -> bool:
     return str(record.get("synch_protected") or 0).strip() == "1"
 
@@ -344,8 +372,23 @@ def build_plan(
     planner.propagate_invalid()
     plan = SyncPlan(planner.ordered_actions(), unread=frozenset(planner.unread))
     if options.mode == "mirror":
-        in_source = {str(code) for row in users if (code := row.values.get("mapping_code")) is not None}
-        planner.plan_deletes(plan, in_source)
+        # Every code a row names counts as present, valid row or not: a typo, a ragged CSV line or a
+        # broken JSON line must never delete the person it names. A row naming no code at all could
+        # be anyone, so it stops the deletions altogether.
+        in_source: set[str] = set()
+        for row in users:
+            codes = row.codes()
+            in_source |= codes
+            if not codes:
+                plan.unnamed_rows = (*plan.unnamed_rows, row.number)
+        if plan.unnamed_rows:
+            plan.deletions_skipped = (
+                f"mirror deletions did not run: source row(s) {', '.join(map(str, plan.unnamed_rows))}"
+                " name no readable mapping_code, so the source cannot show which users left it;"
+                " fix those rows and run again"
+            )
+        else:
+            planner.plan_deletes(plan, in_source)
     return plan
 
 
@@ -546,7 +589,7 @@ class _Planner:
         plan.managed_count = len(managed)
         for record in managed:
             code = str(record["mapping_code"])
-            if code in in_source or (options.delete_mode == 1 and is_deactivated(record)):
+            if code_key(code) in in_source or (options.delete_mode == 1 and is_deactivated(record)):
                 continue  # wanted, or already partially deleted: nothing more a partial delete can do
             if is_protected(record):
                 message = "not in the source; synch_protected=1 on the platform"
@@ -624,4 +667,5 @@ __all__ = [
     "SyncPlan",
     "build_plan",
     "changed_fields",
+    "code_key",
 ]

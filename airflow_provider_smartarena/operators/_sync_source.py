@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -26,6 +27,26 @@ from airflow_provider_smartarena.operators._sync_plan import SourceRow
 FORMATS = ("csv", "jsonl", "json")
 _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 _CSV_DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A source row that could not be read, and what could still be salvaged from it.
+
+    :param error: why the row could not be read, for the report.
+    :param partial: source column -> value (or list of candidate values) that could still be read;
+        the values of the column that maps to ``mapping_code`` name users.
+    :param cells: every cell of a row whose cells do not line up with the header: any of them may be
+        the mapping code, shifted out of its column.
+    """
+
+    error: str
+    partial: Mapping[str, Any] = field(default_factory=dict)
+    cells: tuple[Any, ...] = ()
+
+
+#: What a source reader yields for one row: a record, an unreadable row, or (older form) an error text.
+RawRow = Mapping[str, Any] | Unreadable | str
 
 
 @dataclass
@@ -62,13 +83,15 @@ def parse_literal(value: Any, name: str) -> Any:
 
 
 def clean_rows(
-    records: Iterable[tuple[int, Mapping[str, Any] | str]],
+    records: Iterable[tuple[int, RawRow]],
     fields: Sequence[str],
     field_map: Mapping[str, str | None] | None = None,
 ) -> Source:
     """Turn raw records into :class:`SourceRow` objects of API fields.
 
-    :param records: ``(row number, record)``; a string record is an error message for that row.
+    :param records: ``(row number, record)``; an :class:`Unreadable` (or a bare error text) is a
+        row that could not be read: it becomes an invalid row that still names the codes salvaged
+        from it, so that a mirror sync never reads it as the absence of a user.
     :param fields: the API field names a row may carry; other columns are dropped and reported.
     :param field_map: ``{source column: API field}``; a column mapped to ``None`` is dropped quietly.
     """
@@ -77,7 +100,16 @@ def clean_rows(
     known = set(fields)
     for number, record in records:
         if isinstance(record, str):
-            source.rows.append(SourceRow(number, {}, error=record))
+            record = Unreadable(record)
+        if isinstance(record, Unreadable):
+            code_columns = [c for c, target in renames.items() if target == "mapping_code"]
+            code_columns += [] if "mapping_code" in renames else ["mapping_code"]
+            named: list[Any] = list(record.cells)
+            for column in code_columns:
+                value = record.partial.get(column)
+                named.extend(value if isinstance(value, list) else [value])
+            codes = tuple(str(c) for c in named if isinstance(c, str | int) and not isinstance(c, bool))
+            source.rows.append(SourceRow(number, {}, error=record.error, named=codes))
             continue
         values: dict[str, Any] = {}
         for column, value in record.items():
@@ -144,7 +176,7 @@ def read_sql(conn_id: str, sql: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
 
 def read_path(
     path: str, source_format: str | None = None, conn_id: str | None = None
-) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+) -> Iterator[tuple[int, RawRow]]:
     """Records of a CSV, JSON lines or JSON array file: a local path or an ObjectStoragePath URL.
 
     Rows are numbered by their line in the file, so that a reported row can be found in an editor.
@@ -174,7 +206,7 @@ def _format_of(path: str) -> str:
     return fmt
 
 
-def _read_csv(text: str) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+def _read_csv(text: str) -> Iterator[tuple[int, RawRow]]:
     header = text.split("\n", 1)[0]
     # The delimiter is whichever candidate the header uses most: Excel writes ";" in many locales.
     delimiter = max(_CSV_DELIMITERS, key=header.count) if any(d in header for d in _CSV_DELIMITERS) else ","
@@ -183,24 +215,48 @@ def _read_csv(text: str) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         # DictReader files surplus cells under the key None: the row does not fit the header.
         extra = record.pop(None, None)  # type: ignore[call-overload]
         if extra:
-            yield reader.line_num, f"the row has {len(extra)} more cell(s) than the header has columns"
+            # An unquoted delimiter inside a value ("Smith, Jr.") shifts every later cell, so no
+            # column can be trusted, the mapping code's included: every cell may be the code.
+            cells = (*record.values(), *extra)
+            problem = f"the row has {len(extra)} more cell(s) than the header has columns"
+            yield reader.line_num, Unreadable(problem, cells=cells)
         else:
             yield reader.line_num, record
 
 
-def _read_json_lines(text: str) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+def _read_json_lines(text: str) -> Iterator[tuple[int, RawRow]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            yield number, f"not valid JSON: {err.msg} at column {err.colno}"
+            problem = f"not valid JSON: {err.msg} at column {err.colno}"
+            yield number, Unreadable(problem, partial=_salvage_json(line))
             continue
-        yield (
-            number,
-            record if isinstance(record, dict) else f"expected a JSON object, got {type(record).__name__}",
-        )
+        if isinstance(record, dict):
+            yield number, record
+        else:
+            yield number, Unreadable(f"expected a JSON object, got {type(record).__name__}")
+
+
+#: A ``"key": value`` pair of a JSON object whose value is a string or a number.
+_JSON_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
+
+
+def _salvage_json(line: str) -> dict[str, list[Any]]:
+    """Every scalar value of each key of a JSON line that does not parse (a trailing comma ...).
+
+    A key may appear more than once (a nested object): all its values are kept, as any may be the
+    code. Only used to learn which users a broken line names; nothing salvaged is ever sent.
+    """
+    out: dict[str, list[Any]] = {}
+    for match in _JSON_PAIR.finditer(line):
+        try:
+            out.setdefault(json.loads(f'"{match.group(1)}"'), []).append(json.loads(match.group(2)))
+        except ValueError:
+            continue
+    return out
 
 
 def _problem(err: SmartArenaInputError) -> str:
@@ -210,7 +266,9 @@ def _problem(err: SmartArenaInputError) -> str:
 
 __all__ = [
     "FORMATS",
+    "RawRow",
     "Source",
+    "Unreadable",
     "clean_rows",
     "mask_passwords",
     "parse_literal",

@@ -298,10 +298,11 @@ class SmartArenaUserSyncOperator(BaseOperator):
         if self.results_conn_id and not dry_run:
             self._write_results(context, plan)
         problems = [a for a in plan.actions if a.status in (FAILED, "invalid")]
-        if problems and self.fail_on_error and not dry_run:
+        # Skipped deletions fail the task even without fail_on_error: the mirror did not do its job.
+        if ((problems and self.fail_on_error) or plan.deletions_skipped) and not dry_run:
             # Pushed before failing, so that a downstream task (trigger_rule="all_done") can read it.
             context["ti"].xcom_push(key="return_value", value=summary)
-            raise AirflowException(_failure_message(problems, len(plan.actions)))
+            raise AirflowException(_failure_message(problems, len(plan.actions), plan.deletions_skipped))
         return summary
 
     def _options(self) -> SyncOptions:
@@ -444,6 +445,7 @@ class SmartArenaUserSyncOperator(BaseOperator):
             "counts": counts,
             "records": reported[: self.max_reported],
             "records_omitted": max(0, len(reported) - self.max_reported),
+            **({"deletions_skipped": plan.deletions_skipped} if plan.deletions_skipped else {}),
         }
 
     def _write_results(self, context: Context, plan: SyncPlan) -> None:
@@ -482,6 +484,8 @@ def plan_table(plan: SyncPlan, limit: int = _LOG_LIMIT) -> str:
     if notable:
         lines.append(f"  Records to act on or look at ({min(len(notable), limit)} of {len(notable)}):")
         lines.extend("    " + _describe(a) for a in notable[:limit])
+    if plan.deletions_skipped:
+        lines.append(f"  The {plan.deletions_skipped}.")
     if plan.managed_count or plan.delete_limit is not None:
         limit_text = "none" if plan.delete_limit is None else f"{plan.delete_limit:g}"
         lines.append(f"  Managed users on the platform: {plan.managed_count}; deletion limit: {limit_text}")
@@ -505,13 +509,15 @@ def _counts_text(counts: Mapping[str, Mapping[str, int]]) -> str:
     )
 
 
-def _failure_message(problems: Sequence[PlannedAction], total: int) -> str:
+def _failure_message(problems: Sequence[PlannedAction], total: int, deletions_skipped: str | None) -> str:
     failed = sum(1 for a in problems if a.status == FAILED)
     invalid = len(problems) - failed
     lines = [
         f"Smart ARENA user sync: {failed} failed and {invalid} invalid of {total} record(s);"
         " every other record was applied. All outcomes are in XCom return_value."
     ]
+    if deletions_skipped:
+        lines.append(f"  The {deletions_skipped}.")
     for action in problems[:_ERROR_LIMIT]:
         who = action.mapping_code if action.mapping_code is not None else f"row {action.row}"
         where = f" (row {action.row})" if action.row is not None and action.mapping_code is not None else ""
