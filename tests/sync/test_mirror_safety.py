@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException
 
-from airflow_provider_smartarena.operators._sync_plan import ManagedFilter, SourceRow, SyncOptions, build_plan
+from airflow_provider_smartarena.sync.plan import ManagedFilter, SourceRow, SyncOptions, build_plan
 
 from .conftest import PREFIX, person, users_by_code
 
