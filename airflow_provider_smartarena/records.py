@@ -3,7 +3,7 @@
 What a record's outcome is called (:class:`Outcome`), how records are parsed from a templated
 argument (:func:`parse_records`), how a wanted value is compared with the platform's
 (:func:`normalise`, :func:`changed_fields`), how mapping codes compare (:func:`code_key`), and how
-secret fields are kept out of the rendered template fields (:func:`hide_secrets`). Nothing here
+secret fields are kept out of the rendered template fields (:class:`SecretRecords`). Nothing here
 talks to the network or to Airflow, so each rule is testable with plain values.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -196,22 +196,18 @@ class HiddenSecrets:
 
 
 def hide_secrets(
-    value: Any, secret_fields: Iterable[str], name: str = "records"
+    value: Any, secret_fields: Iterable[str], name: str = "records", previous: HiddenSecrets | None = None
 ) -> tuple[Any, HiddenSecrets]:
-    """Replace secret fields in a rendered records value by :data:`MASK`; return it and what was hidden.
+    """Replace secret fields in a records value by :data:`MASK`; return it and what was hidden.
 
-    Airflow stores the rendered template fields (metadata table ``rendered_task_instance_fields``,
-    the UI's *Rendered Template* tab) right after rendering, before ``execute``. A password that a
-    template such as ``"{{ dag_run.conf['users'] }}"`` brought in would be stored in clear, and the
-    secrets masker cannot be relied on to catch it (it skips short values, and records rendered to
-    text are one string). So the secret values leave the attribute before Airflow reads it, and
-    ``execute`` puts them back with :meth:`HiddenSecrets.reveal`.
+    A value that is not records (an unrendered template, an ``XComArg``; it is validated in
+    ``execute``) is returned unchanged.
 
-    A value that is not records (it will fail validation in ``execute``) is returned unchanged.
-
-    :param value: the rendered argument (a list of dicts, one dict, or their text).
+    :param value: the argument (a list of dicts, one dict, or their text).
     :param secret_fields: the field names to hide (``password`` ...).
     :param name: the argument, for error messages.
+    :param previous: what an earlier call hid: a field that already shows :data:`MASK` (the value
+        is being set again, e.g. rendered twice) keeps its hidden value.
     """
     secret = frozenset(secret_fields)
     if value is None or not secret:
@@ -220,11 +216,17 @@ def hide_secrets(
         records = parse_records(value, name)
     except SmartArenaInputError:
         return value, HiddenSecrets()
+    before = previous.values if previous is not None else {}
     hidden = HiddenSecrets()
     items = [records] if isinstance(records, dict) else records
     masked = []
     for index, record in enumerate(items):
-        found = {k: v for k, v in record.items() if k in secret and v is not None and v != MASK}
+        found = {}
+        for key in secret.intersection(record):
+            if record[key] == MASK and key in before.get(index, {}):
+                found[key] = before[index][key]
+            elif record[key] is not None and record[key] != MASK:
+                found[key] = record[key]
         if found:
             hidden.values[index] = found
         masked.append({k: (MASK if k in found else v) for k, v in record.items()})
@@ -233,10 +235,67 @@ def hide_secrets(
     return (masked[0] if isinstance(records, dict) else masked), hidden
 
 
+class SecretRecords:
+    """A records attribute (``records=``, ``users=``) whose secret fields never stay in the attribute.
+
+    Airflow stores an operator's rendered template fields (the metadata table
+    ``rendered_task_instance_fields``, the UI's *Rendered Template* tab) right after rendering,
+    before ``execute``; a password that a template such as ``"{{ dag_run.conf['users'] }}"``
+    brought in would be stored in clear. The secrets masker cannot be relied on for it (it skips
+    short values and may be configured off). So every value assigned to the attribute — by
+    ``__init__``, by ``render_template_fields``, by a mapped task's rendering, which sets the
+    attribute with ``setattr`` without calling the operator's ``render_template_fields`` — has
+    its secret fields replaced by :data:`MASK`, and the values are kept on the instance, outside
+    every template field, for :meth:`revealed` in ``execute``.
+
+    :param secret_fields: the secret field names for an instance (``password`` ...).
+    :param on_hidden: called with each hidden value, e.g. to register it with the secrets masker.
+    """
+
+    def __init__(
+        self,
+        secret_fields: Callable[[Any], Iterable[str]],
+        on_hidden: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.secret_fields = secret_fields
+        self.on_hidden = on_hidden
+        self.name = "records"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj.__dict__.get(f"_{self.name}_masked")
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        previous = obj.__dict__.get(f"_{self.name}_hidden")
+        masked, hidden = hide_secrets(value, self.secret_fields(obj), self.name, previous)
+        if self.on_hidden is not None:
+            for values in hidden.values.values():
+                for secret in values.values():
+                    self.on_hidden(secret)
+        obj.__dict__[f"_{self.name}_masked"] = masked
+        obj.__dict__[f"_{self.name}_hidden"] = hidden
+
+    def revealed(self, obj: Any) -> Any:
+        """The attribute's value with the hidden secrets put back (parsed, if any were hidden).
+
+        :param obj: the operator.
+        """
+        value = self.__get__(obj)
+        hidden = obj.__dict__.get(f"_{self.name}_hidden")
+        if value is None or not hidden:
+            return value
+        return hidden.reveal(parse_records(value, self.name))
+
+
 __all__ = [
     "MASK",
     "HiddenSecrets",
     "Outcome",
+    "SecretRecords",
     "changed_fields",
     "code_key",
     "hide_secrets",

@@ -42,6 +42,7 @@ from airflow_provider_smartarena.exceptions import (
 )
 from airflow_provider_smartarena.records import (
     Outcome,
+    SecretRecords,
     changed_fields,
     parse_records,
     record_outcome,
@@ -178,6 +179,10 @@ class SmartArenaRecordOperator(BaseOperator):
     #: What a record is called in logs and messages when there is no ``resource``, and what is done.
     label: ClassVar[str] = "record"
     verb: ClassVar[str] = "Applying"
+
+    #: Secret fields of rendered records never stay in the attribute, so never reach the stored
+    #: rendered template fields; ``execute`` reads them back with ``records.revealed``.
+    records = SecretRecords(lambda op: op.secret_field_names(), on_hidden=lambda v: mask_secret(str(v)))
 
     template_fields: Sequence[str] = ("records",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"records": "json"}
@@ -320,7 +325,8 @@ class SmartArenaRecordOperator(BaseOperator):
         for fld in self.endpoint.fields:
             if fld.secret and isinstance(shared.get(fld.name), str):
                 shared[fld.name] = self.render_template(shared[fld.name], context)
-        records = None if self.records is None else _parse_records(self.records)
+        given = type(self).records.revealed(self)
+        records = None if given is None else parse_records(given)
         if records is None:
             raw = [shared]
         elif isinstance(records, dict):
@@ -600,13 +606,18 @@ class SmartArenaRecordOperator(BaseOperator):
                 return {**sent, **inner}
         return dict(sent)
 
-    def public(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """``record`` without secret fields, fit for XCom and logs."""
+    def secret_field_names(self) -> frozenset[str]:
+        """The fields of this operator's records that are secret (``password`` at least)."""
         secret = {"password"}
         if self.endpoint is not None:
             secret |= self.endpoint.secret_fields
         if self.resource is not None:
             secret |= self.resource.create.secret_fields | self.resource.update.secret_fields
+        return frozenset(secret)
+
+    def public(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """``record`` without secret fields, fit for XCom and logs."""
+        secret = self.secret_field_names()
         return {k: v for k, v in record.items() if k not in secret}
 
     def _label(self) -> str:

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, mask_secret
 
 from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.enums import DeleteMode
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
+from airflow_provider_smartarena.records import SecretRecords
 from airflow_provider_smartarena.resources import RESOURCES, USERS, Resource
 from airflow_provider_smartarena.sync import report
 from airflow_provider_smartarena.sync.apply import apply_plan
@@ -38,7 +39,6 @@ from airflow_provider_smartarena.sync.results import DEFAULT_TABLE, check_table_
 from airflow_provider_smartarena.sync.source import (
     Source,
     clean_rows,
-    mask_passwords,
     parse_literal,
     read_list,
     read_path,
@@ -46,7 +46,6 @@ from airflow_provider_smartarena.sync.source import (
 )
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
@@ -151,12 +150,17 @@ class SmartArenaUserSyncOperator(BaseOperator):
     :param smartarena_conn_id: the Smart ARENA connection.
     """
 
+    #: Passwords of rendered users never stay in the attribute, so never reach the stored rendered
+    #: template fields (see :class:`~airflow_provider_smartarena.records.SecretRecords`).
+    users = SecretRecords(lambda op: op.password_columns(), on_hidden=lambda v: mask_secret(str(v)))
+
+    # field_map renders before users: it names the columns that hold a password.
     template_fields: Sequence[str] = (
+        "field_map",
         "users",
         "source_sql",
         "source_conn_id",
         "source_path",
-        "field_map",
         "branches",
         "locations",
         "workplaces",
@@ -228,12 +232,12 @@ class SmartArenaUserSyncOperator(BaseOperator):
             raise ValueError(
                 f"{type(self).__name__}: max_concurrency must be at least 1, got {max_concurrency}"
             )
+        self.field_map = field_map  # before users: it names the password columns
         self.users = users
         self.source_sql = source_sql
         self.source_conn_id = source_conn_id
         self.source_path = source_path
         self.source_format = source_format
-        self.field_map = field_map
         self.branches = branches
         self.locations = locations
         self.workplaces = workplaces
@@ -260,10 +264,13 @@ class SmartArenaUserSyncOperator(BaseOperator):
 
         return SmartArenaHook(smartarena_conn_id=self.smartarena_conn_id)
 
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        super().render_template_fields(context, jinja_env)
-        # Passwords in users rendered from conf or XCom are masked before anything could print them.
-        mask_passwords(self.users)
+    def password_columns(self) -> frozenset[str]:
+        """The fields of ``users`` that hold a password: ``password`` and columns mapped to it."""
+        mapped = self.__dict__.get("field_map")
+        renamed = (
+            {str(c) for c, f in mapped.items() if f == "password"} if isinstance(mapped, dict) else set()
+        )
+        return frozenset({"password", *renamed})
 
     # ---------------------------------------------------------------- execute
 
@@ -341,7 +348,7 @@ class SmartArenaUserSyncOperator(BaseOperator):
             self.log.info("Reading desired users from %s", self.source_path)
             records = read_path(self.source_path, self.source_format, self.source_conn_id)
         else:
-            records = read_list(self.users, "users")
+            records = read_list(type(self).users.revealed(self), "users")
         source = clean_rows(records, USERS.create.field_names, self.field_map)
         self.log.info("Read %d desired user row(s)", len(source.rows))
         if source.ignored_columns:

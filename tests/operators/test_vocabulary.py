@@ -91,3 +91,18 @@ def test_codes_compare_trimmed_and_case_sensitive() -> None:
     assert code_key(None) is None
     assert code_key(True) is None
     assert code_key("  ") is None
+
+
+def test_secret_records_keep_passwords_out_of_the_attribute() -> None:
+    from airflow_provider_smartarena.operators.users import SmartArenaCreateUserOperator
+
+    text = "[{'mapping_code': 'e-1', 'password': 'pw'}, {'mapping_code': 'e-2'}]"
+    op = SmartArenaCreateUserOperator(task_id="t", records=text)
+
+    assert op.records == [{"mapping_code": "e-1", "password": "***"}, {"mapping_code": "e-2"}]
+    op.records = op.records  # set again with the masked value, as a second rendering would
+    assert "pw" not in json.dumps(op.records)
+    revealed = type(op).records.revealed(op)
+    assert revealed == [{"mapping_code": "e-1", "password": "pw"}, {"mapping_code": "e-2"}]
+    op.records = "{{ dag_run.conf['users'] }}"  # not records yet: left as it is
+    assert op.records == "{{ dag_run.conf['users'] }}"
