@@ -6,6 +6,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+#: The connection every hook, operator, sensor and trigger of this provider uses by default.
+DEFAULT_CONN_ID = "smartarena_default"
+
 _PLACEHOLDER_URL = "https://esmartarena.com"
 _INTEGRATION = "Smart ARENA"
 _PKG = "airflow_provider_smartarena"

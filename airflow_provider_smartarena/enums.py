@@ -6,6 +6,7 @@ through :meth:`ApiEnum.coerce`, so DAG authors can write ``Role.HR_MANAGER``, ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from typing import Any, Self
 
@@ -79,6 +80,26 @@ class DeleteMode(ApiEnum):
 
     PARTIAL = 1
     FULL = 2
+
+    @staticmethod
+    def soft_deleted(record: Mapping[str, Any]) -> bool:
+        """Whether a listed record is already partially deleted: deactivated (users) or archived (courses).
+
+        A partial delete leaves the record listed with ``deleted_at`` set, ``active`` 0 or
+        ``archived`` 1 (as numbers, booleans or their text, depending on the platform's version).
+        """
+        return (
+            bool(record.get("deleted_at"))
+            or str(record.get("active", "")).strip().lower() in ("0", "false")
+            or str(record.get("archived", "")).strip().lower() in ("1", "true")
+        )
+
+    @classmethod
+    def nothing_to_do(cls, mode: Any, record: Mapping[str, Any]) -> bool:
+        """Whether deleting ``record`` with ``mode`` would change nothing: a partial delete of a record
+        that is already soft-deleted. A full delete (or the API's default, full) always has work.
+        """
+        return mode is not None and cls.coerce(mode) is cls.PARTIAL and cls.soft_deleted(record)
 
 
 class CourseType(ApiEnum):

@@ -22,11 +22,9 @@ instead and override :meth:`SmartArenaRecordOperator.apply_record`.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import difflib
 import inspect
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -34,12 +32,23 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, mask_secret
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.enums import DeleteMode
 from airflow_provider_smartarena.exceptions import (
     SmartArenaError,
     SmartArenaInputError,
     SmartArenaNotFoundError,
     SmartArenaValidationError,
+)
+from airflow_provider_smartarena.records import (
+    Outcome,
+    SecretRecords,
+    changed_fields,
+    parse_records,
+    record_outcome,
+)
+from airflow_provider_smartarena.records import (
+    normalise as normalise,  # re-exported: it was defined here
 )
 from airflow_provider_smartarena.resources import Endpoint, Field, Resource
 
@@ -48,17 +57,20 @@ if TYPE_CHECKING:
 
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
-DEFAULT_CONN_ID = "smartarena_default"
-
 Action = Literal["create", "update", "upsert", "delete"]
 IfExists = Literal["fail", "skip", "update"]
 
-CREATED = "created"
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-DELETED = "deleted"
-SKIPPED = "skipped"
-FAILED = "failed"
+# The outcome names, kept importable from here where they used to be defined.
+CREATED = Outcome.CREATED
+UPDATED = Outcome.UPDATED
+UNCHANGED = Outcome.UNCHANGED
+DELETED = Outcome.DELETED
+SKIPPED = Outcome.SKIPPED
+FAILED = Outcome.FAILED
+#: Former names of what now lives in :mod:`airflow_provider_smartarena.records`.
+result = record_outcome
+_parse_records = parse_records
+_soft_deleted = DeleteMode.soft_deleted
 
 #: Which call of a resource each action validates against (upsert: the create call's fields, but
 #: only the key is required up front, because the other required fields matter only if it creates).
@@ -118,114 +130,6 @@ def _renderer(fld: Field) -> str | None:
     return "json" if fld.kind in ("enum_list", "code_list") else None
 
 
-def _parse_records(value: Any) -> list[dict[str, Any]] | dict[str, Any]:
-    """Accept a list of dicts, one dict, or their text form (a template rendered to a string)."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = json.loads(text)
-        except ValueError:
-            try:
-                # Jinja renders Python objects with repr() unless the DAG renders native objects.
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                raise SmartArenaInputError(
-                    "records", "is text that is neither JSON nor a Python literal", "a list of dicts"
-                ) from None
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        items = list(value)
-        for index, item in enumerate(items):
-            if not isinstance(item, Mapping):
-                raise SmartArenaInputError(
-                    f"records[{index}]", f"is a {type(item).__name__}, not a dict", "a list of dicts"
-                )
-        return [dict(item) for item in items]
-    raise SmartArenaInputError("records", f"is a {type(value).__name__}", "a list of dicts")
-
-
-# ---- comparing the wanted record with the platform's ----------------------------------------------
-
-
-def _as_int(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return value
-
-
-def _list_item(value: Any) -> Any:
-    # A platform may return list items as objects ({"id": 4, "name": "HR manager"}).
-    if isinstance(value, Mapping):
-        for key in ("id", "value", "mapping_code", "code"):
-            if key in value:
-                return value[key]
-    return value
-
-
-def normalise(fld: Field, value: Any) -> Any:
-    """The comparable form of a value of ``fld``, from the operator or from the platform."""
-    if value is None or value == "":
-        return None
-    if fld.kind in ("enum_list", "code_list"):
-        items = value if isinstance(value, list | tuple | set | frozenset) else [value]
-        convert = _as_int if fld.kind == "enum_list" else str
-        # Order and duplicates carry no meaning in roles or enrolment lists.
-        return tuple(sorted({convert(_list_item(v)) for v in items}, key=str))
-    if fld.kind in ("enum", "int"):
-        return _as_int(value)
-    if fld.kind == "date":
-        return str(value)[:10]
-    if fld.kind == "email":
-        return str(value).strip().casefold()
-    return str(value)
-
-
-def changed_fields(
-    fields: Sequence[Field], wanted: Mapping[str, Any], current: Mapping[str, Any]
-) -> list[str]:
-    """Names of ``fields`` whose wanted value differs from the platform's ``current`` record.
-
-    A field the platform's record does not show at all counts as changed: it cannot be proven
-    equal, and sending it again is harmless, while skipping it could leave a wrong value in place.
-    """
-    out = []
-    for fld in fields:
-        if fld.name not in wanted or wanted[fld.name] is None:
-            continue
-        if fld.name not in current or normalise(fld, wanted[fld.name]) != normalise(fld, current[fld.name]):
-            out.append(fld.name)
-    return out
-
-
-def result(
-    key: str | None,
-    action: str,
-    record: Mapping[str, Any] | None = None,
-    changed: Sequence[str] = (),
-    **extra: Any,
-) -> dict[str, Any]:
-    """One record's outcome, as pushed to XCom."""
-    return {
-        "mapping_code": key,
-        "action": action,
-        "record": dict(record) if record is not None else None,
-        "changed_fields": list(changed),
-        **extra,
-    }
-
-
-def _soft_deleted(record: Mapping[str, Any]) -> bool:
-    """Whether a listed record is already deactivated (users) or archived (courses)."""
-    return (
-        bool(record.get("deleted_at"))
-        or record.get("active") in (0, False)
-        or record.get("archived") in (1, True)
-    )
-
-
 @dataclass
 class _Item:
     """One record of a run: its position, key, validated values, and what happened to it."""
@@ -275,6 +179,10 @@ class SmartArenaRecordOperator(BaseOperator):
     #: What a record is called in logs and messages when there is no ``resource``, and what is done.
     label: ClassVar[str] = "record"
     verb: ClassVar[str] = "Applying"
+
+    #: Secret fields of rendered records never stay in the attribute, so never reach the stored
+    #: rendered template fields; ``execute`` reads them back with ``records.revealed``.
+    records = SecretRecords(lambda op: op.secret_field_names(), on_hidden=lambda v: mask_secret(str(v)))
 
     template_fields: Sequence[str] = ("records",)
     template_fields_renderers: ClassVar[dict[str, str]] = {"records": "json"}
@@ -417,7 +325,8 @@ class SmartArenaRecordOperator(BaseOperator):
         for fld in self.endpoint.fields:
             if fld.secret and isinstance(shared.get(fld.name), str):
                 shared[fld.name] = self.render_template(shared[fld.name], context)
-        records = None if self.records is None else _parse_records(self.records)
+        given = type(self).records.revealed(self)
+        records = None if given is None else parse_records(given)
         if records is None:
             raw = [shared]
         elif isinstance(records, dict):
@@ -679,8 +588,7 @@ class SmartArenaRecordOperator(BaseOperator):
         if current is None:
             return self._missing(key)
         extra = {name: v for name, v in values.items() if name != self.key_field}
-        if extra.get("delete_mode") == DeleteMode.PARTIAL and _soft_deleted(current):
-            # A partial (soft) delete leaves the record listed, deactivated or archived.
+        if DeleteMode.nothing_to_do(extra.get("delete_mode"), current):
             return result(key, UNCHANGED, self.public(current))
         try:
             hook.delete_record(self.resource, key, **extra)
@@ -698,13 +606,18 @@ class SmartArenaRecordOperator(BaseOperator):
                 return {**sent, **inner}
         return dict(sent)
 
-    def public(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """``record`` without secret fields, fit for XCom and logs."""
+    def secret_field_names(self) -> frozenset[str]:
+        """The fields of this operator's records that are secret (``password`` at least)."""
         secret = {"password"}
         if self.endpoint is not None:
             secret |= self.endpoint.secret_fields
         if self.resource is not None:
             secret |= self.resource.create.secret_fields | self.resource.update.secret_fields
+        return frozenset(secret)
+
+    def public(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """``record`` without secret fields, fit for XCom and logs."""
+        secret = self.secret_field_names()
         return {k: v for k, v in record.items() if k not in secret}
 
     def _label(self) -> str:

@@ -18,13 +18,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_smartarena.exceptions import SmartArenaError, SmartArenaNotFoundError
-from airflow_provider_smartarena.operators.base import (
-    SKIPPED,
-    UNCHANGED,
-    UPDATED,
-    SmartArenaRecordOperator,
-    result,
-)
+from airflow_provider_smartarena.operators.base import SmartArenaRecordOperator
+from airflow_provider_smartarena.records import Outcome
+from airflow_provider_smartarena.records import record_outcome as result
 from airflow_provider_smartarena.resources import (
     ADD_COURSE_USERS,
     COURSES,
@@ -117,7 +113,7 @@ class _CourseUsersOperator(SmartArenaRecordOperator):
         done, left = ("added", "already_enrolled") if self.adding else ("removed", "not_enrolled")
         return result(
             code,
-            UPDATED if change else UNCHANGED,
+            Outcome.UPDATED if change else Outcome.UNCHANGED,
             course,
             ["users"] if change else [],
             **{done: change, left: keep},
@@ -174,13 +170,13 @@ class SmartArenaRenameCourseOperator(SmartArenaRecordOperator):
         if current is None:
             if taken is not None:
                 self.log.info("Course %r is already named %r; skipped", old, new)
-                return result(new, SKIPPED, taken, old_mapping_code=old)
+                return result(new, Outcome.SKIPPED, taken, old_mapping_code=old)
             raise SmartArenaNotFoundError(f"Course {old!r} does not exist (nor does {new!r})")
         if taken is not None:
             raise SmartArenaError(f"Cannot rename course {old!r} to {new!r}: a course {new!r} already exists")
         response = hook.rename_course(old, new)
         record = self._merged(response, {**current, "mapping_code": new})
-        return result(new, UPDATED, record, ["mapping_code"], old_mapping_code=old)
+        return result(new, Outcome.UPDATED, record, ["mapping_code"], old_mapping_code=old)
 
 
 __all__ = [

@@ -1,60 +1,57 @@
 """Provisioning: make Smart ARENA's users (and the org units they reference) match an HR source.
 
 :class:`SmartArenaUserSyncOperator` reads the desired users, reads the platform's current state once,
-plans (:mod:`._sync_plan`), logs the plan, and applies only the writes the plan needs. Run it again
-with the same input and it makes no write calls.
+plans, logs the plan, and applies only the writes the plan needs. Run it again with the same input
+and it makes no write calls. The work is done by :mod:`airflow_provider_smartarena.sync` (source,
+plan, apply, report, results); this module holds the operator's arguments and the order of steps.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, mask_secret
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.enums import DeleteMode
-from airflow_provider_smartarena.exceptions import SmartArenaInputError, SmartArenaNotFoundError
-from airflow_provider_smartarena.operators._sync_plan import (
+from airflow_provider_smartarena.exceptions import SmartArenaInputError
+from airflow_provider_smartarena.records import SecretRecords
+from airflow_provider_smartarena.resources import RESOURCES, USERS, Resource
+from airflow_provider_smartarena.sync import report
+from airflow_provider_smartarena.sync.apply import apply_plan
+from airflow_provider_smartarena.sync.plan import (
     ARGUMENT_OF,
     FAILED,
     MODES,
     ORG_RESOURCES,
-    STATUSES,
     DeleteThreshold,
     ManagedFilter,
-    PlannedAction,
     SourceRow,
     SyncOptions,
     SyncPlan,
     build_plan,
 )
-from airflow_provider_smartarena.operators._sync_results import DEFAULT_TABLE, check_table_name, write_results
-from airflow_provider_smartarena.operators._sync_source import (
+from airflow_provider_smartarena.sync.report import plan_table as plan_table  # re-exported
+from airflow_provider_smartarena.sync.results import DEFAULT_TABLE, check_table_name, write_results
+from airflow_provider_smartarena.sync.source import (
     Source,
     clean_rows,
-    mask_passwords,
     parse_literal,
     read_list,
     read_path,
     read_sql,
 )
-from airflow_provider_smartarena.operators.base import DEFAULT_CONN_ID
-from airflow_provider_smartarena.resources import RESOURCES, USERS, Resource
 
 if TYPE_CHECKING:
-    import jinja2
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
-#: How many records the plan log and the failure message list before "... and N more".
-_LOG_LIMIT = 100
-_ERROR_LIMIT = 20
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", "", "none"})
-_PLAN_COLUMNS = ("create", "update", "delete", "unchanged", "protected", "skip", "invalid")
 
 
 class SmartArenaUserSyncOperator(BaseOperator):
@@ -153,12 +150,17 @@ class SmartArenaUserSyncOperator(BaseOperator):
     :param smartarena_conn_id: the Smart ARENA connection.
     """
 
+    #: Passwords of rendered users never stay in the attribute, so never reach the stored rendered
+    #: template fields (see :class:`~airflow_provider_smartarena.records.SecretRecords`).
+    users = SecretRecords(lambda op: op.password_columns(), on_hidden=lambda v: mask_secret(str(v)))
+
+    # field_map renders before users: it names the columns that hold a password.
     template_fields: Sequence[str] = (
+        "field_map",
         "users",
         "source_sql",
         "source_conn_id",
         "source_path",
-        "field_map",
         "branches",
         "locations",
         "workplaces",
@@ -230,12 +232,12 @@ class SmartArenaUserSyncOperator(BaseOperator):
             raise ValueError(
                 f"{type(self).__name__}: max_concurrency must be at least 1, got {max_concurrency}"
             )
+        self.field_map = field_map  # before users: it names the password columns
         self.users = users
         self.source_sql = source_sql
         self.source_conn_id = source_conn_id
         self.source_path = source_path
         self.source_format = source_format
-        self.field_map = field_map
         self.branches = branches
         self.locations = locations
         self.workplaces = workplaces
@@ -262,10 +264,13 @@ class SmartArenaUserSyncOperator(BaseOperator):
 
         return SmartArenaHook(smartarena_conn_id=self.smartarena_conn_id)
 
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
-        super().render_template_fields(context, jinja_env)
-        # Passwords in users rendered from conf or XCom are masked before anything could print them.
-        mask_passwords(self.users)
+    def password_columns(self) -> frozenset[str]:
+        """The fields of ``users`` that hold a password: ``password`` and columns mapped to it."""
+        mapped = self.__dict__.get("field_map")
+        renamed = (
+            {str(c) for c, f in mapped.items() if f == "password"} if isinstance(mapped, dict) else set()
+        )
+        return frozenset({"password", *renamed})
 
     # ---------------------------------------------------------------- execute
 
@@ -286,22 +291,27 @@ class SmartArenaUserSyncOperator(BaseOperator):
             "Smart ARENA user sync plan (mode %s%s):\n%s",
             options.mode,
             ", dry run" if dry_run else "",
-            plan_table(plan),
+            report.plan_table(plan),
         )
         if plan.abort_reason:
             raise AirflowException(f"Smart ARENA user sync aborted: {plan.abort_reason}")
-        write_calls = 0 if dry_run else self._apply(plan)
-        summary = self._summary(plan, options.mode, dry_run, write_calls)
+        write_calls = 0 if dry_run else apply_plan(self.hook, plan, self.max_concurrency, self.log)
+        summary = report.summary(plan, options.mode, dry_run, write_calls, self.max_reported)
         self.log.info(
-            "Smart ARENA user sync %s: %s", "planned" if dry_run else "done", _counts_text(summary["counts"])
+            "Smart ARENA user sync %s: %s",
+            "planned" if dry_run else "done",
+            report.counts_text(summary["counts"]),
         )
         if self.results_conn_id and not dry_run:
             self._write_results(context, plan)
         problems = [a for a in plan.actions if a.status in (FAILED, "invalid")]
-        if problems and self.fail_on_error and not dry_run:
+        # Skipped deletions fail the task even without fail_on_error: the mirror did not do its job.
+        if ((problems and self.fail_on_error) or plan.deletions_skipped) and not dry_run:
             # Pushed before failing, so that a downstream task (trigger_rule="all_done") can read it.
             context["ti"].xcom_push(key="return_value", value=summary)
-            raise AirflowException(_failure_message(problems, len(plan.actions)))
+            raise AirflowException(
+                report.failure_message(problems, len(plan.actions), plan.deletions_skipped)
+            )
         return summary
 
     def _options(self) -> SyncOptions:
@@ -338,7 +348,7 @@ class SmartArenaUserSyncOperator(BaseOperator):
             self.log.info("Reading desired users from %s", self.source_path)
             records = read_path(self.source_path, self.source_format, self.source_conn_id)
         else:
-            records = read_list(self.users, "users")
+            records = read_list(type(self).users.revealed(self), "users")
         source = clean_rows(records, USERS.create.field_names, self.field_map)
         self.log.info("Read %d desired user row(s)", len(source.rows))
         if source.ignored_columns:
@@ -374,78 +384,6 @@ class SmartArenaUserSyncOperator(BaseOperator):
         )
         return current
 
-    # ---------------------------------------------------------------- applying
-
-    def _apply(self, plan: SyncPlan) -> int:
-        """Run the plan's writes phase by phase and return how many were sent.
-
-        A record whose dependency (its branch, its parent) failed is not attempted.
-        """
-        failed: set[tuple[str, str]] = set()
-        write_calls = 0
-        for phase in plan.phases():
-            runnable = []
-            for action in phase:
-                blocker = next((key for key in action.depends_on if key in failed), None)
-                if blocker is None:
-                    runnable.append(action)
-                else:
-                    action.status, action.message = (
-                        FAILED,
-                        f"not attempted: {blocker[0]} {blocker[1]!r} failed",
-                    )
-                    failed.add(action.key)
-            write_calls += len(runnable)
-            outcomes = self.hook.run_concurrently(self._write, runnable, max_workers=self.max_concurrency)
-            for action, outcome in zip(runnable, outcomes, strict=True):
-                if outcome.error is None:
-                    action.status = STATUSES[action.action]
-                elif action.action == "delete" and isinstance(outcome.error, SmartArenaNotFoundError):
-                    action.status, action.message = STATUSES["delete"], "already gone"
-                else:
-                    action.status, action.message = FAILED, str(outcome.error)
-                    failed.add(action.key)
-                    self.log.error(
-                        "%s %s %r failed: %s",
-                        action.action,
-                        action.resource,
-                        action.mapping_code,
-                        outcome.error,
-                    )
-        for action in plan.actions:
-            if action.status is None:
-                action.status = STATUSES[action.action]
-        return write_calls
-
-    def _write(self, action: PlannedAction) -> Any:
-        resource = RESOURCES[action.resource]
-        if action.action == "create":
-            return self.hook.create_record(resource, {**action.body, **action.secrets})
-        if action.action == "update":
-            return self.hook.update_record(resource, action.body)
-        extra = {k: v for k, v in action.body.items() if k != "mapping_code"}
-        return self.hook.delete_record(resource, action.mapping_code or "", **extra)
-
-    # ---------------------------------------------------------------- reporting
-
-    def _summary(self, plan: SyncPlan, mode: str, dry_run: bool, write_calls: int) -> dict[str, Any]:
-        counts: dict[str, dict[str, int]] = {}
-        reported = []
-        for action in plan.actions:
-            status = action.status or ("planned" if action.is_write else STATUSES[action.action])
-            per = counts.setdefault(action.resource, {})
-            per[status] = per.get(status, 0) + 1
-            if status != "unchanged":
-                reported.append({**action.to_dict(), "status": status})
-        return {
-            "mode": mode,
-            "dry_run": dry_run,
-            "write_calls": write_calls,
-            "counts": counts,
-            "records": reported[: self.max_reported],
-            "records_omitted": max(0, len(reported) - self.max_reported),
-        }
-
     def _write_results(self, context: Context, plan: SyncPlan) -> None:
         assert self.results_conn_id is not None
         at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -457,7 +395,7 @@ class SmartArenaUserSyncOperator(BaseOperator):
                 a.mapping_code,
                 a.row,
                 a.action,
-                a.status,
+                str(a.status),
                 ",".join(a.changed_fields) or None,
                 a.message,
                 at,
@@ -469,56 +407,7 @@ class SmartArenaUserSyncOperator(BaseOperator):
 
 
 # ---------------------------------------------------------------------------------------------
-# helpers
-
-
-def plan_table(plan: SyncPlan, limit: int = _LOG_LIMIT) -> str:
-    """The plan as text: counts per resource and action, then the records that need attention."""
-    counts = plan.counts()
-    lines = ["  " + f"{'resource':<10}" + "".join(f"{c:>11}" for c in _PLAN_COLUMNS)]
-    for resource, per in counts.items():
-        lines.append("  " + f"{resource:<10}" + "".join(f"{per.get(c, 0):>11}" for c in _PLAN_COLUMNS))
-    notable = [a for a in plan.actions if a.action != "unchanged"]
-    if notable:
-        lines.append(f"  Records to act on or look at ({min(len(notable), limit)} of {len(notable)}):")
-        lines.extend("    " + _describe(a) for a in notable[:limit])
-    if plan.managed_count or plan.delete_limit is not None:
-        limit_text = "none" if plan.delete_limit is None else f"{plan.delete_limit:g}"
-        lines.append(f"  Managed users on the platform: {plan.managed_count}; deletion limit: {limit_text}")
-    return "\n".join(lines)
-
-
-def _describe(action: PlannedAction) -> str:
-    who = action.mapping_code if action.mapping_code is not None else f"(row {action.row})"
-    detail = ", ".join(action.changed_fields) if action.changed_fields else (action.message or "")
-    if action.row is not None and action.action == "invalid" and action.mapping_code is not None:
-        detail = f"row {action.row}: {detail}"
-    return f"{action.action:<10} {action.resource:<10} {who:<24} {detail}".rstrip()
-
-
-def _counts_text(counts: Mapping[str, Mapping[str, int]]) -> str:
-    return (
-        "; ".join(
-            f"{r}: " + ", ".join(f"{n} {s}" for s, n in sorted(per.items())) for r, per in counts.items()
-        )
-        or "nothing to do"
-    )
-
-
-def _failure_message(problems: Sequence[PlannedAction], total: int) -> str:
-    failed = sum(1 for a in problems if a.status == FAILED)
-    invalid = len(problems) - failed
-    lines = [
-        f"Smart ARENA user sync: {failed} failed and {invalid} invalid of {total} record(s);"
-        " every other record was applied. All outcomes are in XCom return_value."
-    ]
-    for action in problems[:_ERROR_LIMIT]:
-        who = action.mapping_code if action.mapping_code is not None else f"row {action.row}"
-        where = f" (row {action.row})" if action.row is not None and action.mapping_code is not None else ""
-        lines.append(f"  {action.status:<8} {action.resource} {who}{where}: {action.message}")
-    if len(problems) > _ERROR_LIMIT:
-        lines.append(f"  ... and {len(problems) - _ERROR_LIMIT} more")
-    return "\n".join(lines)
+# argument parsing
 
 
 def _unset(value: Any) -> bool:

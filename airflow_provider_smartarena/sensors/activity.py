@@ -21,15 +21,14 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
+from airflow_provider_smartarena.activity import check_activity, check_course_completion
 from airflow_provider_smartarena.enums import ActivityStatus, CourseFilterType
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
 from airflow_provider_smartarena.triggers.activity import (
-    DEFAULT_CONN_ID,
     SmartArenaActivityTrigger,
     SmartArenaCourseCompletionTrigger,
     SmartArenaPollingTrigger,
-    check_activity,
-    check_course_completion,
 )
 
 if TYPE_CHECKING:
