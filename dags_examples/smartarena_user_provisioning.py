@@ -9,6 +9,12 @@ only when ``dry_run`` is false and the plan has no invalid rows.
 What to copy: the plan-then-apply pair of ``SmartArenaUserSyncOperator`` tasks and the branch
 between them. Users are keyed by ``mapping_code`` (the HR system's id); a second run with the same
 input makes no write calls.
+
+Ownership: this DAG owns the users whose mapping code starts with ``ext-`` (and the org unit
+``ext-new-hires``); the nightly CSV mirror (``smartarena_user_provisioning_from_csv``) owns ``hr-``
+and deletes ``hr-`` users missing from its file, so the two never undo each other's work. A run
+whose conf names a user outside ``ext-`` fails before any write (see docs/provisioning.md).
+Works with and without a logical date (nothing here reads it).
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ from airflow.sdk import DAG, Asset, Param, task
 from airflow_provider_smartarena.operators.sync import SmartArenaUserSyncOperator
 
 HR_EXPORT = Asset("hr_users_export")
+# The mapping codes this DAG manages; distinct from the CSV mirror's "hr-" (see the docstring).
+NAMESPACE = "ext-"
 
 EXAMPLE_USERS = [
     {
-        "mapping_code": "hr-9001",
+        "mapping_code": "ext-9001",
         "email": "ana.novak@example.si",
         "firstname": "Ana",
         "lastname": "Novak",
-        "branch_mapping_code": "hr-sales",
+        "branch_mapping_code": "ext-new-hires",
         "roles": [6],
         "language_code": 3,
     }
@@ -56,6 +64,16 @@ with DAG(
     @task.branch
     def apply_or_stop(plan: dict, **context) -> str | None:
         """Apply only a clean plan, and only when the run asked for it."""
+        outside = [
+            str(user.get("mapping_code"))
+            for user in context["params"]["users"]
+            if not str(user.get("mapping_code", "")).startswith(NAMESPACE)
+        ]
+        if outside:
+            raise ValueError(
+                f"users[].mapping_code: {', '.join(outside)} outside this DAG's namespace "
+                f"(allowed: codes starting with {NAMESPACE!r}; 'hr-' belongs to the CSV mirror)"
+            )
         if context["params"]["dry_run"]:
             return None
         if plan["counts"].get("invalid"):

@@ -6,9 +6,15 @@ and people who left the file are deleted — but only users this sync manages (m
 starting with ``hr-``), never ``synch_protected`` ones, and not at all if more than 10% of the
 managed users would go (a broken export must not empty the platform).
 
+Ownership: this DAG owns the ``hr-`` namespace only; users created by other DAGs or people (the
+conf-triggered ``smartarena_user_provisioning`` owns ``ext-``, the enrolment example ``learn-``)
+are never touched, however long they are absent from the file. See docs/provisioning.md.
+
 What to copy: ``source_path`` (a local path or any ObjectStoragePath URL such as ``s3://...``),
 ``managed_filter`` and ``max_deletes``. Swap ``source_path`` for ``source_sql`` +
 ``source_conn_id`` to read the HR database directly.
+
+Works with and without a logical date (nothing here reads it).
 """
 
 from __future__ import annotations

@@ -10,11 +10,20 @@ What to copy:
 * ``smartarena_usercourses_reconcile`` runs nightly with ``mode="full_refresh"``: it re-reads
   everything, catching changes the ``updated_at`` filter cannot see, and marks rows that vanished
   from Smart ARENA with ``_deleted_at``.
+* Both write the same stream (table and watermark), and ``max_active_runs`` keeps apart only the
+  runs of one DAG: their writing tasks share the Airflow pool ``smartarena_user_courses_stream`` of
+  one slot, so an hourly extraction waits while the nightly reconcile runs and the other way round.
+  Create the pool once: ``airflow pools set smartarena_user_courses_stream 1 "one writer of the
+  Smart ARENA activity stream"`` (``make airflow``, ``make demo`` and docker-compose's
+  ``airflow-init`` do). Without it the scheduler does not schedule these tasks at all.
+* The dimension snapshots use ``mark_deleted=True``: a user, org unit or course deleted in
+  Smart ARENA keeps its row with ``_deleted_at`` set, like its activities do after a reconcile.
 * Both emit an Asset event for the table, so downstream DAGs can be scheduled on fresh data with
   ``schedule=[USER_COURSES]``.
 
 Connections: ``smartarena_default`` (Smart ARENA) and ``smartarena_warehouse`` (any common-sql
-connection: SQLite, PostgreSQL, MySQL/MariaDB, ...).
+connection: SQLite, PostgreSQL, MySQL/MariaDB, ...). Every DAG here works with and without a
+logical date (the watermark, not the run's date, decides what is read).
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from airflow_provider_smartarena.transfers.usercourses_to_sql import SmartArenaU
 
 WAREHOUSE = "smartarena_warehouse"
 USER_COURSES = Asset("smartarena_user_courses")
+# One slot: the incremental and the reconcile DAG write one stream and must not overlap.
+STREAM_POOL = "smartarena_user_courses_stream"
 
 with DAG(
     dag_id="smartarena_usercourses_to_warehouse",
@@ -39,7 +50,9 @@ with DAG(
     tags=["smartarena", "warehouse"],
 ):
     dimensions = [
-        SmartArenaToSqlOperator(task_id=f"snapshot_{resource}", resource=resource, sql_conn_id=WAREHOUSE)
+        SmartArenaToSqlOperator(
+            task_id=f"snapshot_{resource}", resource=resource, sql_conn_id=WAREHOUSE, mark_deleted=True
+        )
         for resource in ("users", "branches", "courses")
     ]
     extract = SmartArenaUserCoursesToSqlOperator(
@@ -47,6 +60,7 @@ with DAG(
         sql_conn_id=WAREHOUSE,
         mode="incremental",
         overlap=pendulum.duration(minutes=10),
+        pool=STREAM_POOL,
         outlets=[USER_COURSES],
     )
     dimensions >> extract
@@ -66,6 +80,7 @@ with DAG(
         sql_conn_id=WAREHOUSE,
         mode="full_refresh",
         mark_deleted=True,
+        pool=STREAM_POOL,
         outlets=[USER_COURSES],
     )
 

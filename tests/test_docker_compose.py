@@ -108,3 +108,63 @@ def test_docker_compose_config_accepts_the_file() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+# ---- issue 19: one JWT secret, Celery below 5.7, the official layout, a live sandbox ---------------
+LONG_RUNNING = {"postgres", "warehouse", "redis", "smartarena-sandbox", *AIRFLOW_SERVICES}
+
+
+def test_every_airflow_component_shares_one_jwt_secret() -> None:
+    # Without it each container writes its own random key: "Signature verification failed".
+    secrets = {
+        name: _env(name).get("AIRFLOW__API_AUTH__JWT_SECRET") for name in [*AIRFLOW_SERVICES, "airflow-init"]
+    }
+    assert None not in secrets.values(), secrets
+    assert len(set(secrets.values())) == 1, secrets
+    # It comes from x-airflow-common, so a new component cannot forget it.
+    assert "AIRFLOW__API_AUTH__JWT_SECRET" in COMPOSE["x-airflow-common"]["environment"]
+
+
+def test_the_image_pins_celery_below_5_7_and_keeps_the_images_airflow() -> None:
+    from packaging.requirements import Requirement
+
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    run = " ".join(line for line in text.replace("\\\n", " ").splitlines() if line.startswith("RUN "))
+    pins = [Requirement(word) for word in shlex.split(run) if word.startswith("celery")]
+    assert pins, "no celery requirement in the Dockerfile"
+    for pin in pins:
+        assert not pin.specifier.contains("5.7.0"), pin
+        assert pin.specifier.contains("5.6.9"), pin
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in text
+
+
+@pytest.mark.parametrize("name", sorted(LONG_RUNNING))
+def test_every_long_running_service_has_a_health_check(name: str) -> None:
+    check = SERVICES[name].get("healthcheck")
+    assert check, f"{name} has no health check"
+    assert check["test"][0] in ("CMD", "CMD-SHELL"), check
+
+
+def test_airflow_init_migrates_first_and_every_component_waits_for_it() -> None:
+    init = SERVICES["airflow-init"]
+    assert init["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    assert init["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in AIRFLOW_SERVICES:
+        depends = SERVICES[name]["depends_on"]
+        assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+    # Workers take tasks only once the api-server (the execution API they report to) is healthy.
+    assert SERVICES["airflow-worker"]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+
+
+def test_airflow_init_creates_the_pool_the_warehouse_example_uses() -> None:
+    dag_text = (ROOT / "dags_examples" / "smartarena_usercourses_to_warehouse.py").read_text()
+    pool = dag_text.split('STREAM_POOL = "', 1)[1].split('"', 1)[0]
+    words = shlex.split(" ".join(SERVICES["airflow-init"]["command"]))
+    at = words.index("pools")
+    assert words[at : at + 4] == ["pools", "set", pool, "1"]
+
+
+def test_the_sandbox_runs_live() -> None:
+    _program, *args = shlex.split(SERVICES["smartarena-sandbox"]["command"])
+    assert build_parser().parse_args(args).live > 0

@@ -21,6 +21,7 @@ from airflow_provider_smartarena.sandbox.faults import clean_fault
 from airflow_provider_smartarena.sandbox.seed import epoch_seconds
 
 READY_MARKER = "SANDBOX_READY"
+MAX_LIVE_RATE = 1000.0
 SIZE_OPTIONS = (
     "users",
     "branches",
@@ -91,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=faults.iso_datetimes,
         help="serialise activities as Laravel 7+ does: UTC instants (...Z), dates as local midnight in UTC",
     )
+    fault.add_argument(
+        "--live",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="learners start, progress and finish courses on their own: RATE changes a second "
+        f"(at most {MAX_LIVE_RATE:g}; half go to activities enrolled after start-up); 0 = off",
+    )
     return parser
 
 
@@ -126,6 +135,7 @@ def config_from_args(argv: Sequence[str] | None = None) -> SandboxConfig:
         db=args.db,
         freeze_time=args.freeze_time,
         access_log=args.access_log,
+        live=args.live,
     )
 
 
@@ -149,6 +159,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     for name in ("seed", *SIZE_OPTIONS):
         if getattr(args, name) < 0:
             parser.error(f"--{name} must not be negative")
+    if not 0 <= args.live <= MAX_LIVE_RATE:  # also rejects nan
+        parser.error(f"--live must be between 0 and {MAX_LIVE_RATE:g} changes a second, got {args.live:g}")
     if args.freeze_time is not None and parse_datetime(args.freeze_time, load_zone(args.timezone)) is None:
         parser.error("--freeze-time must look like 'YYYY-MM-DD HH:MM:SS'")
     try:
@@ -182,6 +194,8 @@ def announce(url: str, config: SandboxConfig, loaded_from_db: bool, activities: 
     print(f"  token URL:     {url}/oauth/access_token")
     print(f"  API docs:      {url}/docs  (OpenAPI: {url}/openapi.json)")
     print(f"  admin API:     {url}/_sandbox/state, /_sandbox/tick, /_sandbox/faults, /_sandbox/stats")
+    if config.live:
+        print(f"  live:          {config.live:g} learner activity changes a second (--live)")
     if loaded_from_db:
         print(f"  data:          loaded from {config.db}")
     else:

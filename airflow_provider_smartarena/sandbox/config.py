@@ -68,3 +68,4 @@ class SandboxConfig:
     db: str | None = None
     freeze_time: str | None = None  # "YYYY-MM-DD HH:MM:SS" in the server time zone; None = real time
     access_log: bool = False
+    live: float = 0.0  # learner activity changes a second made by the sandbox itself (0 = off)

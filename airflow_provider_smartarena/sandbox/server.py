@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+import time
 from typing import Any, cast
 
 import uvicorn
@@ -11,6 +14,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from airflow_provider_smartarena.sandbox.app import create_app
 from airflow_provider_smartarena.sandbox.config import SandboxConfig
 from airflow_provider_smartarena.sandbox.faults import TRANSPORT_KEY
+from airflow_provider_smartarena.sandbox.simulate import LiveActivity
 from airflow_provider_smartarena.sandbox.state import SandboxState
 
 
@@ -20,6 +24,47 @@ class SandboxHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         cast("dict[str, Any]", self.scope)[TRANSPORT_KEY] = self.transport
+
+
+class SandboxServer(uvicorn.Server):
+    """uvicorn's server that also runs the live activity (``--live RATE``) while it serves.
+
+    The live steps run as a task on the server's own event loop, between requests, so they never
+    race a handler over the store (the handlers run on that loop too).
+    """
+
+    def __init__(self, config: uvicorn.Config, state: SandboxState) -> None:
+        super().__init__(config)
+        self.sandbox_state = state
+        self._live_task: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.sandbox_state.config.live > 0:
+            self._live_task = asyncio.create_task(run_live(self.sandbox_state))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._live_task is not None:
+            self._live_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._live_task
+        await super().shutdown(sockets=sockets)
+
+
+LIVE_INTERVAL = 1.0  # seconds between live steps; the rate is spread over them
+
+
+async def run_live(state: SandboxState, interval: float = LIVE_INTERVAL) -> None:
+    """Apply ``state.config.live`` changes a second until cancelled, stamped with the sandbox clock."""
+    live = LiveActivity(state.config.live, state.sizes.seed)
+    live.step(state.store, state.now(), seconds=0)
+    last = time.monotonic()
+    while True:
+        await asyncio.sleep(interval)
+        now = time.monotonic()
+        if live.step(state.store, state.now(), seconds=now - last):
+            state.commit()
+        last = now
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -37,7 +82,7 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def build_server(config: SandboxConfig) -> tuple[uvicorn.Server, socket.socket, SandboxState]:
+def build_server(config: SandboxConfig) -> tuple[SandboxServer, socket.socket, SandboxState]:
     """The uvicorn server, its listening socket and the sandbox state (not yet serving)."""
     state = SandboxState(config)
     uv_config = uvicorn.Config(
@@ -51,4 +96,4 @@ def build_server(config: SandboxConfig) -> tuple[uvicorn.Server, socket.socket, 
         server_header=False,
         backlog=2048,
     )
-    return uvicorn.Server(uv_config), bind_socket(config.host, config.port), state
+    return SandboxServer(uv_config, state), bind_socket(config.host, config.port), state

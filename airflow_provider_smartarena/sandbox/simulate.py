@@ -120,3 +120,83 @@ def _describe(store: Store, activity: Activity, event: str) -> dict[str, Any]:
         "progress": activity.progress,
         "updated_at": activity.updated_at,
     }
+
+
+# ---- live mode (``smartarena-sandbox --live RATE``) ---------------------------------------------
+# Activities enrolled while the sandbox runs (by a DAG, say) get half of the live events, so a
+# learner someone is waiting for finishes within minutes instead of competing with every seeded row.
+LIVE_FOCUS = 0.5
+FINISH_AT = 60  # a started fresh activity at this progress or more is completed on its next step
+
+
+class LiveActivity:
+    """Learners starting, progressing and finishing courses on their own, ``rate`` changes a second.
+
+    One RNG seeded from the data seed drives every step, so the same requests at the same moments
+    give the same changes. Activities created after start-up (``fresh``) walk not started ->
+    started -> progressing -> finished; the other half of the events are the ordinary tick events.
+
+    :param rate: changes a second (a fraction is carried over to the next second).
+    :param seed: the data seed, which seeds the live RNG.
+    """
+
+    def __init__(self, rate: float, seed: int) -> None:
+        if rate < 0:
+            raise ValueError(f"live rate must not be negative, got {rate!r}")
+        self.rate = rate
+        self.rng = random.Random(f"{seed}:live")
+        self._carry = 0.0
+        self._fresh_after: dict[int, int] = {}  # id(store) -> last activity id seeded before live
+
+    def step(self, store: Store, stamp: int, seconds: float = 1.0) -> list[dict[str, Any]]:
+        """Apply the changes due after ``seconds`` at time ``stamp``; one description per change."""
+        # The first step on a store (``seconds=0`` at start-up, or after a reset replaced the store)
+        # fixes what counts as fresh: every activity created after it.
+        base = self._fresh_after.setdefault(id(store), max(store.activities, default=0))
+        self._carry += self.rate * seconds
+        changes = int(self._carry)
+        self._carry -= changes
+        if not changes:
+            return []
+        changed: list[dict[str, Any]] = []
+        for _ in range(changes):
+            result = None
+            if self.rng.random() < LIVE_FOCUS:
+                result = self._advance_fresh(store, base, stamp)
+            if result is None:
+                result = self._background(store, stamp)
+            if result is None:
+                break
+            changed.append(_describe(store, result[0], result[1]))
+        return changed
+
+    def _advance_fresh(self, store: Store, base: int, stamp: int) -> tuple[Activity, str] | None:
+        fresh = []
+        for activity_id in reversed(store.activities):  # newest first; ids only grow
+            if activity_id <= base:
+                break
+            activity = store.activities[activity_id]
+            if activity.status in (0, 1) and _eligible(store, activity):
+                fresh.append(activity)
+        if not fresh:
+            return None
+        activity = self.rng.choice(fresh)
+        if activity.status == 0:
+            event = "start"
+        elif activity.progress >= FINISH_AT:
+            event = "complete"
+        else:
+            event = "progress"
+        _apply(activity, event, self.rng, stamp)
+        store.touch_activity(activity, stamp)
+        return activity, event
+
+    def _background(self, store: Store, stamp: int) -> tuple[Activity, str] | None:
+        ids = list(store.activities)
+        users = [code for code, user in store.users.items() if user["active"]]
+        courses = [cid for cid, course in store.courses.items() if not course["archived"]]
+        events, weights = zip(*EVENTS, strict=True)
+        event = self.rng.choices(events, weights)[0]
+        if event == "enrol":
+            return _enrol(store, self.rng, users, courses, stamp)
+        return _advance(store, self.rng, ids, event, stamp) or _touch(store, self.rng, ids, stamp)
