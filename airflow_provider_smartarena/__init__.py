@@ -72,7 +72,13 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.sensors.activity"]}],
-        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_PKG}.triggers.activity"]}],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                # events: the AssetWatcher event trigger (Airflow 3; the module imports on Airflow 2 too)
+                "python-modules": [f"{_PKG}.triggers.{m}" for m in ("activity", "events")],
+            }
+        ],
         "transfers": [
             {
                 "source-integration-name": _INTEGRATION,
