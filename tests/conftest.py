@@ -19,6 +19,8 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import sys
+import types
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -29,6 +31,7 @@ from airflow import __version__ as airflow_version
 
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
+from tests import _airflow
 from tests._airflow import migrate
 from tests.hook.scripted import Route, ScriptedServer
 
@@ -71,6 +74,104 @@ def migrated_airflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return shared
+
+
+# ---------------------------------------------------------------------- markers for the fast loop
+#
+# ``make test-fast`` deselects the tests marked below. The marks are given here from what a test
+# uses, so that a new test is classified without anyone remembering to mark it:
+#
+# - ``airflow_subprocess``: it uses ``migrated_airflow``, or calls (itself, or through functions of
+#   its module or the fixtures it uses) a helper of tests/_airflow.py that starts Airflow's CLI;
+#   tests marked ``airflow`` count too.
+# - ``database``: its ``warehouse`` is PostgreSQL or MariaDB, or it connects to one by itself
+#   (psycopg, psycopg2, mysql.connector, or the connect helpers of tests/transfers/conftest.py);
+#   tests marked ``db`` count too.
+# - ``child_process``: it starts a Python process of its own (a CLI run as a command, a child to
+#   kill): it uses ``subprocess`` or ``multiprocessing``. Each such child pays Python's and often
+#   Airflow's import again, seconds of CPU that the inner loop does without.
+# - ``bench``: it runs a benchmark (its module imports the ``benchmarks`` package or its file is
+#   named after a benchmark).
+
+#: The helpers of tests/_airflow.py that start an Airflow process.
+_AIRFLOW_STARTERS = {
+    name: getattr(_airflow, name) for name in ("AIRFLOW", "run_airflow", "migrate", "api_server")
+}
+_DATABASE_CLIENTS = {"psycopg", "psycopg2", "mysql", "_pg_connect", "_maria_connect"}
+_SERVER_WAREHOUSES = {"postgres", "mariadb"}
+_PROCESS_MODULES = {"subprocess", "multiprocessing"}
+
+
+def _names_used(function: Any, scope: dict[str, Any], depth: int = 3) -> set[str]:
+    """Global names ``function`` uses, with those of the functions of ``scope`` it calls (to ``depth``)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return set()
+    codes, names = [code], set()
+    while codes:  # nested functions and comprehensions are constants of their parent
+        current = codes.pop()
+        names.update(current.co_names)
+        codes += [c for c in current.co_consts if isinstance(c, types.CodeType)]
+    if depth:
+        for name in list(names):
+            called = scope.get(name)
+            if isinstance(called, types.FunctionType) and called.__module__ == function.__module__:
+                names |= _names_used(called, scope, depth - 1)
+    return names
+
+
+def _uses(item: pytest.Function, wanted: Callable[[Any], bool]) -> bool:
+    """Whether the test, or a fixture of this project it uses, names a global for which ``wanted`` holds."""
+    functions = [item.function]
+    for name in item.fixturenames:
+        definitions = item._fixtureinfo.name2fixturedefs.get(name, ())
+        functions += [d.func for d in definitions if d.baseid]  # fixtures of this project only
+    for function in functions:
+        scope = vars(sys.modules[function.__module__])
+        if any(name in scope and wanted(scope[name]) for name in _names_used(function, scope)):
+            return True
+    return False
+
+
+def _starts_airflow(value: Any) -> bool:
+    return any(value is helper for helper in _AIRFLOW_STARTERS.values())
+
+
+def _starts_a_process(value: Any) -> bool:
+    """``subprocess`` or ``multiprocessing``, or anything of theirs (a function, a context object)."""
+    module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in _PROCESS_MODULES
+
+
+def _imports_benchmarks(module: types.ModuleType) -> bool:
+    return any(
+        isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "benchmarks"
+        for value in vars(module).values()
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if (
+            "migrated_airflow" in item.fixturenames
+            or item.get_closest_marker("airflow") is not None
+            or _uses(item, _starts_airflow)
+        ):
+            item.add_marker(pytest.mark.airflow_subprocess)
+        if _uses(item, _starts_a_process):
+            item.add_marker(pytest.mark.child_process)
+        params = getattr(item, "callspec", None)
+        warehouse = params.params.get("warehouse") if params is not None else None
+        if (
+            warehouse in _SERVER_WAREHOUSES
+            or item.get_closest_marker("db") is not None
+            or _DATABASE_CLIENTS & _names_used(item.function, vars(item.module))
+        ):
+            item.add_marker(pytest.mark.database)
+        if _imports_benchmarks(item.module) or "benchmark" in item.path.name:
+            item.add_marker(pytest.mark.bench)
 
 
 # ---------------------------------------------------------------------- hooks, scripted servers, logs
