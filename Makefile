@@ -11,12 +11,13 @@ PYTEST_WORKERS ?= 2
 AF2_VENV ?= .venv-airflow2
 AF2_TESTS ?= tests/test_resources.py tests/test_provider_registration.py tests/hook tests/operators tests/transfers
 
-.PHONY: help venv demo airflow test soak test-airflow2 lint format sandbox clean bench bench-full bench-venv
+.PHONY: help venv demo airflow test test-fast soak test-airflow2 lint format sandbox clean bench bench-full bench-venv
 
 help:
 	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
 	@echo "make airflow    Airflow's UI (standalone) with the example DAGs and a sandbox on :8080"
 	@echo "make test       run the whole test suite (bootstraps $(VENV) from uv.lock)"
+	@echo "make test-fast  the inner loop: no Airflow or other subprocesses, no PostgreSQL/MariaDB, no benchmarks"
 	@echo "make soak       the reliability suite at soak scale (chaos, crashes, a minute of load), with figures"
 	@echo "make test-airflow2  a second lane on Airflow 2.11 (hook, operators, transfers, one DAG run)"
 	@echo "make bench      quick benchmarks (writes docs/benchmarks.md); make bench-full for the issues' sizes"
@@ -42,6 +43,12 @@ airflow: venv
 
 test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The markers are given by tests/conftest.py from what each test uses (see its comments).
+FAST_MARKERS := not airflow_subprocess and not database and not child_process and not bench
+
+test-fast: venv
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 soak: venv
 	$(BIN)/python tests/reliability/soak.py $(PYTEST_ARGS)

@@ -1,8 +1,10 @@
-"""Fixtures of the probe tests: hooks on fresh connection ids, and a sandbox in local time."""
+"""Fixtures of the probe tests: probing with a new hook, and a sandbox in local time.
+
+``make_hook`` and ``scripted`` come from tests/conftest.py; here hooks do not retry.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,20 +19,9 @@ LOCAL_ZONE = "Europe/Ljubljana"
 
 
 @pytest.fixture
-def make_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., SmartArenaHook]]:
-    """``make_hook(connection_json, **hook_kwargs)``: a hook on a fresh connection id, closed afterwards."""
-    hooks: list[SmartArenaHook] = []
-
-    def make(conn: str, **kwargs: Any) -> SmartArenaHook:
-        conn_id = f"probe_{uuid.uuid4().hex[:10]}"
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", conn)
-        hook = SmartArenaHook(conn_id, **{"retry_backoff": 0.005, "max_retries": 0, **kwargs})
-        hooks.append(hook)
-        return hook
-
-    yield make
-    for hook in hooks:
-        hook.close()
+def hook_defaults() -> dict[str, Any]:
+    """No retries: the probe reports what one request gets (and failures stay fast)."""
+    return {"retry_backoff": 0.005, "max_retries": 0}
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,13 +19,17 @@ _FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _activities(now: dt.datetime) -> list[dict[str, Any]]:
-    """Twenty activities, one every 10 minutes up to ``now`` (UTC), oldest first."""
+    """Twenty activities, one every 10 minutes up to ``now`` (UTC), oldest first.
+
+    ``now`` must be the time of the test (the ``now`` fixture): the probe compares the newest stamp
+    with the server's Date header, so stamps minutes old would look like a server behind UTC.
+    """
     return [
         {
             "user_mapping_code": f"u-{i:02d}",
             "course_mapping_code": "c-1",
-            "updated_at": f"{now - dt.timedelta(minutes=10 * (19 - i)):{_FORMAT}}",
-            "created_at": f"{now - dt.timedelta(days=1):{_FORMAT}}",
+            "updated_at": f"{now.replace(tzinfo=None) - dt.timedelta(minutes=10 * (19 - i)):{_FORMAT}}",
+            "created_at": f"{now.replace(tzinfo=None) - dt.timedelta(days=1):{_FORMAT}}",
         }
         for i in range(20)
     ]
@@ -50,25 +54,8 @@ def _usercourses(
     return route
 
 
-@pytest.fixture
-def scripted() -> Iterator[Callable[[Callable[[Request], Reply]], ScriptedServer]]:
-    servers: list[ScriptedServer] = []
-
-    def start(route: Callable[[Request], Reply]) -> ScriptedServer:
-        server = ScriptedServer(route)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
 def _hook(make_hook: Callable[..., SmartArenaHook], server: ScriptedServer) -> SmartArenaHook:
     return make_hook(connection_json(server.url))
-
-
-NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 @pytest.mark.parametrize(
@@ -88,9 +75,15 @@ NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     ids=["strict", "inclusive", "ignored", "misses"],
 )
 def test_filter_semantics(
-    scripted: Any, make_hook: Any, keep: Any, verdict: str, overlap: int | None, advice: str | None
+    scripted: Any,
+    make_hook: Any,
+    now: dt.datetime,
+    keep: Any,
+    verdict: str,
+    overlap: int | None,
+    advice: str | None,
 ) -> None:
-    server = scripted(_usercourses(_activities(NOW), keep))
+    server = scripted(_usercourses(_activities(now), keep))
     report = probe(_hook(make_hook, server))
     check = report.updated_at_filter
     assert check is not None
@@ -104,8 +97,8 @@ def test_filter_semantics(
     assert [r.path for r in server.requests if r.method == "POST"] == ["/oauth/access_token"]
 
 
-def test_utc_server_recognised_from_the_date_header(scripted: Any, make_hook: Any) -> None:
-    server = scripted(_usercourses(_activities(NOW), lambda stamp, cut: stamp > cut))
+def test_utc_server_recognised_from_the_date_header(scripted: Any, make_hook: Any, now: dt.datetime) -> None:
+    server = scripted(_usercourses(_activities(now), lambda stamp, cut: stamp > cut))
     zone = probe(_hook(make_hook, server)).timezone
     assert zone is not None
     assert zone.verdict == "utc", zone.explanation

@@ -1,7 +1,7 @@
 """Fixtures of the reliability and security suite.
 
 The sandbox fixtures (``sandbox``, ``fresh_sandbox``) come from ``tests/conftest.py``; the hook
-fixtures (``make_hook``, ``scripted``, ``log_events``) from ``tests/hook/conftest.py``; the
+fixtures (``make_hook``, ``scripted``, ``log_events``) too; the
 ``warehouse`` fixture (SQLite, PostgreSQL, MariaDB namespaces) from ``tests/transfers/conftest.py``.
 Tests marked ``soak`` run only with ``SMARTARENA_SOAK=1`` (``make soak``).
 """
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.hook.conftest import log_events, make_hook, scripted  # noqa: F401  (fixtures reused)
 from tests.hook.test_hook_test_connection import _self_signed
 from tests.reliability._support import SOAK, Figures
 from tests.transfers.conftest import warehouse  # noqa: F401  (fixture reused)
