@@ -6,6 +6,7 @@ a token, a client secret or a password: the request body is not part of any mess
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
@@ -29,6 +30,15 @@ class SmartArenaError(AirflowException):
         self.status = status
         self.response_body = response_body
         super().__init__(self._render())
+
+    def redact(self, clean: Callable[[Any], Any]) -> None:
+        """Pass everything built from the server's answer through ``clean`` (the hook's scrubber).
+
+        :param clean: returns its argument with every secret replaced.
+        """
+        self.message = clean(self.message)
+        self.response_body = clean(self.response_body)
+        self.args = (self._render(),)
 
     def _render(self) -> str:
         where = " ".join(p for p in (self.method, self.path) if p)
@@ -75,6 +85,10 @@ class SmartArenaValidationError(SmartArenaError):
         self.errors: dict[str, list[str]] = errors or {}
         details = "; ".join(f"{f}: {' '.join(m)}" for f, m in self.errors.items())
         super().__init__(f"{message} [{details}]" if details else message, **kwargs)
+
+    def redact(self, clean: Callable[[Any], Any]) -> None:
+        self.errors = clean(self.errors)
+        super().redact(clean)
 
 
 class SmartArenaRateLimitError(SmartArenaError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,9 +116,14 @@ def parse_timezone(value: Any) -> ZoneInfo:
 
 
 def is_loopback(hostname: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1: where a clear-text token never leaves the machine."""
+    """True for ``localhost``, 127.0.0.0/8 and ::1: where a clear-text token never leaves the machine.
+
+    Only literal addresses and the name ``localhost`` count; nothing is resolved.
+    """
     name = hostname.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
+    # Only the name itself: "*.localhost" is loopback by RFC 6761, but resolvers that send such
+    # names to DNS exist, so "evil.example;.localhost" could leave the machine.
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -125,25 +131,47 @@ def is_loopback(hostname: str) -> bool:
         return False
 
 
+_USER_INFO_REFUSED = (
+    "connection host must not carry credentials (user:password@host): put the client id in the "
+    "connection's login field and the client secret in its password field"
+)
+
+
+def _shown(text: str) -> str:
+    """``text`` safe to quote in an error: anything before an ``@`` (user info) is never shown."""
+    if "@" not in text:
+        return repr(text)
+    scheme, sep, rest = text.partition("://")
+    return repr(f"{scheme}{sep}***@{rest.rsplit('@', 1)[1]}" if sep else f"***@{text.rsplit('@', 1)[1]}")
+
+
 def build_base_url(host: str | None, port: int | None, schema: str | None) -> str:
-    """Build the base URL from the connection's host (a URL or a bare host name) and port."""
+    """Build the base URL from the connection's host (a URL or a bare host name) and port.
+
+    :raises SmartArenaConfigError: the host is not a plain http(s) URL; a host carrying user info
+        (``https://cid:secret@host``) is refused first, whatever else is wrong with it, and the
+        user info is never quoted.
+    """
     text = (host or "").strip() or DEFAULT_BASE_URL
+    # Before any other check: every later message quotes the host, and user info holds a secret.
+    # Any "@" counts: parsers disagree on where the authority ends ("a.example\\@127.0.0.1").
+    if "@" in re.split(r"[/?#]", text.split("://", 1)[-1], maxsplit=1)[0]:
+        raise SmartArenaConfigError(_USER_INFO_REFUSED)
     if "://" not in text:
         scheme = schema.strip().lower() if schema and schema.strip().lower() in ("http", "https") else "https"
         text = f"{scheme}://{text}"
-    # Parsers disagree on user info and back-slashes ("http://a.example\\@127.0.0.1" is loopback
-    # to urllib.parse but a.example to urllib3): such a URL could slip past check_transport.
+    # Parsers disagree on back-slashes ("http://a.example\\x.127.0.0.1"): such a URL could slip
+    # past check_transport.
     if "\\" in text or any(ch.isspace() for ch in text):
-        raise SmartArenaConfigError(f"connection host must not contain back-slashes or spaces, got {host!r}")
+        raise SmartArenaConfigError(
+            f"connection host must not contain back-slashes or spaces, got {_shown(text)}"
+        )
     parts = urlsplit(text)
     if "@" in parts.netloc:
-        raise SmartArenaConfigError(
-            "connection host must not carry user info (user@host): put the client id in login "
-            "and the client secret in password"
-        )
+        raise SmartArenaConfigError(_USER_INFO_REFUSED)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SmartArenaConfigError(
-            f"connection host must be an http(s) URL such as {DEFAULT_BASE_URL}, got {host!r}"
+            f"connection host must be an http(s) URL such as {DEFAULT_BASE_URL}, got {_shown(text)}"
         )
     netloc = parts.netloc
     if port and parts.port is None:

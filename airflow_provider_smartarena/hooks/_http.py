@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
 from typing import Any
 
 import msgspec
@@ -105,39 +104,20 @@ _STATUS_ERRORS: dict[int, type[SmartArenaError]] = {
 }
 
 
-REDACTED = "***"
-
-
-def scrub(value: Any, secrets: Collection[str]) -> Any:
-    """``value`` with every secret replaced, through nested lists and dicts."""
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, list):
-        return [scrub(item, secrets) for item in value]
-    if isinstance(value, dict):
-        return {key: scrub(item, secrets) for key, item in value.items()}
-    return value
-
-
 def error_for(
     response: requests.Response,
     method: str,
     path: str,
     *,
     retry_after: float | None = None,
-    secrets: Collection[str] = (),
 ) -> SmartArenaError:
     """The exception for a non-2xx response.
 
-    :param secrets: values sent with the request that must not reach the exception (a server may
-        quote the request back, e.g. "the password X is too weak").
+    It may quote what the server said, secrets included: the hook's scrubber cleans it before
+    it is raised (see :mod:`~airflow_provider_smartarena.hooks._secrets`).
     """
     status = response.status_code
     body, message = _error_body(response)
-    if secrets:
-        body, message = scrub(body, secrets), scrub(message, secrets)
     where: dict[str, Any] = {"method": method, "path": path, "status": status, "response_body": body}
     if status == 422 or (status == 400 and field_errors(body)):
         return SmartArenaValidationError(message, errors=field_errors(body), **where)

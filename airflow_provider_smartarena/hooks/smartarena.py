@@ -54,6 +54,7 @@ from airflow_provider_smartarena.hooks._retry import (
     parse_http_date,
     parse_retry_after,
 )
+from airflow_provider_smartarena.hooks._secrets import Scrubber, secrets_in
 from airflow_provider_smartarena.hooks._token import TokenManager
 from airflow_provider_smartarena.resources import (
     ADD_COURSE_USERS,
@@ -82,8 +83,6 @@ TLS_FIX_HINT = (
     "If the server uses a private CA, set the connection's verify_ssl extra to its CA bundle path "
     "(verify_ssl=false turns verification off, which is unsafe)"
 )
-
-_SECRET_KEYS = frozenset({"password", "client_secret"})
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -190,6 +189,8 @@ class SmartArenaHook(BaseHook):
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
         self._tokens = TokenManager(self._fetch_token)
+        #: Every secret sent or received (client secret, tokens), kept out of errors built from answers.
+        self._scrubber = Scrubber()
         if kwargs:
             self.log.warning("SmartArenaHook ignores unknown arguments: %s", ", ".join(sorted(kwargs)))
         #: (time.monotonic(), raw Date header) of the latest response that carried one.
@@ -207,6 +208,7 @@ class SmartArenaHook(BaseHook):
         conn = self.get_connection(self.smartarena_conn_id)
         if conn.password:
             mask_secret(conn.password)
+            self._scrubber.add(conn.password)
         settings = read_settings(
             host=conn.host,
             port=conn.port,
@@ -423,7 +425,7 @@ class SmartArenaHook(BaseHook):
             )
         decode = _paging.typed_decoder(record_type) if record_type is not None else None
         return _paging.walk_pages(
-            functools.partial(self._fetch_page, endpoint, params, decode=decode),
+            self._scrubbed(functools.partial(self._fetch_page, endpoint, params, decode=decode)),
             paged=endpoint.paginated,
             start_page=start_page,
             max_concurrency=max_concurrency,
@@ -825,6 +827,12 @@ class SmartArenaHook(BaseHook):
     # ---------------------------------------------------------------- private: requests
 
     def _execute(self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None) -> Any:
+        with self._guard(secrets_in(params)):
+            return self._execute_unguarded(endpoint, params, settle)
+
+    def _execute_unguarded(
+        self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None
+    ) -> Any:
         if endpoint.method == "GET":
             body, _ = self._send("GET", endpoint.path, params=params)
             if _http.looks_like_error(body):
@@ -907,6 +915,7 @@ class SmartArenaHook(BaseHook):
                 "the token response has no access_token", method="POST", path=TOKEN_PATH
             )
         mask_secret(token)
+        self._scrubber.add(token)
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else None
         self.log.debug("Obtained an access token valid for %s s", lifetime)
@@ -930,6 +939,49 @@ class SmartArenaHook(BaseHook):
         have reached the server (see :meth:`create_record`). ``decode`` may decode a successful
         body its own way; when it returns None, the body is decoded as JSON as usual.
         """
+        with self._guard(secrets_in(json_body, form)):
+            return self._exchange(
+                method,
+                path,
+                params=params,
+                json_body=json_body,
+                form=form,
+                authenticated=authenticated,
+                settle=settle,
+                decode=decode,
+            )
+
+    @contextlib.contextmanager
+    def _guard(self, secrets: Iterable[str] = ()) -> Iterator[None]:
+        """Scrub every secret of the hook and ``secrets`` from a provider error raised inside."""
+        try:
+            yield
+        except SmartArenaError as err:
+            self._scrubber.clean(err, secrets)
+            raise
+
+    def _scrubbed(self, fetch: Callable[..., T]) -> Callable[..., T]:
+        """``fetch`` with :meth:`_guard` around each call (the pages' own checks build errors too)."""
+
+        @functools.wraps(fetch)
+        def guarded(*args: Any, **kwargs: Any) -> T:
+            with self._guard():
+                return fetch(*args, **kwargs)
+
+        return guarded
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+        settle: _Settle | None = None,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> tuple[Any, str | None]:
         session = self.get_conn()
         url = self.base_url + path
         options: dict[str, Any] = {"timeout": self.settings.timeout, "verify": self._verify}
@@ -989,7 +1041,6 @@ class SmartArenaHook(BaseHook):
                     method,
                     path,
                     retry_after=self._retry_after(response),
-                    secrets=self._secrets_sent(json_body, form),
                 )
                 if uncertain and settle is not None:
                     return settle(error), date
@@ -999,14 +1050,6 @@ class SmartArenaHook(BaseHook):
                 if decoded is not None:
                     return decoded, date
             return _http.decode_json(response, method, path), date
-
-    def _secrets_sent(self, json_body: Mapping[str, Any] | None, form: Mapping[str, str] | None) -> list[str]:
-        """Secret values a request carried (passwords, the client secret), to keep out of errors."""
-        secrets = [
-            str(v) for body in (json_body, form) if body for k, v in body.items() if k in _SECRET_KEYS and v
-        ]
-        # Longest first, so that a secret containing another is replaced whole.
-        return sorted(set(secrets), key=len, reverse=True)
 
     def _retry_after(self, response: requests.Response) -> float | None:
         now = parse_http_date(response.headers.get("Date")) or _utcnow()

@@ -52,7 +52,8 @@ class ScriptedServer:
 
     def __init__(self, route: Route) -> None:
         self.route = route
-        self.token_reply = Reply(200, TOKEN_REPLY)
+        #: The token endpoint's answer, or a route computing it (e.g. to echo the client secret).
+        self.token_reply: Reply | Route = Reply(200, TOKEN_REPLY)
         self.requests: list[Request] = []
         self.lock = threading.Lock()
         server = self
@@ -76,7 +77,11 @@ class ScriptedServer:
                 )
                 with server.lock:
                     server.requests.append(request)
-                reply = server.token_reply if parts.path == "/oauth/access_token" else server.route(request)
+                if parts.path == "/oauth/access_token":
+                    token = server.token_reply
+                    reply = token(request) if callable(token) else token
+                else:
+                    reply = server.route(request)
                 try:
                     self._send(reply)
                 except (BrokenPipeError, ConnectionResetError):

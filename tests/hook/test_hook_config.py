@@ -176,3 +176,40 @@ def test_connection_form_widgets_degrade_without_flask() -> None:
             "page_size",
             "allow_insecure_http",
         }
+
+
+# Issue 17 #10: user info in the host is refused with the fix, and never echoed by any error.
+@pytest.mark.parametrize(
+    "host",
+    [
+        "https://cid:s3cr3t-in-url@lms.example.com",
+        "https://cid:s3cr3t-in-url@lms.example.com/ api",
+        "https://cid:s3cr3t-in-url@lms example.com",
+        "cid:s3cr3t-in-url@lms.example.com",
+        "ftp://cid:s3cr3t-in-url@lms.example.com",
+        "http://a.example\\cid:s3cr3t-in-url@127.0.0.1",
+        "https://cid:s3cr3t-in-url@",
+    ],
+)
+def test_credentials_in_the_host_are_refused_and_never_echoed(make_hook: MakeHook, host: str) -> None:
+    hook = make_hook(connection_json(host))
+    with pytest.raises(SmartArenaConfigError, match="login field and the client secret in its password") as info:
+        hook.get_conn()
+    assert "s3cr3t-in-url" not in str(info.value)
+    assert "s3cr3t-in-url" not in repr(info.value)
+
+
+def test_an_at_sign_in_the_path_is_not_user_info() -> None:
+    assert build_base_url("https://lms.example.com/@team", None, None) == "https://lms.example.com/@team"
+
+
+# Issue 17 #12: "*.localhost" is not resolved by every resolver to this machine.
+@pytest.mark.parametrize("host", ["evil.example;.localhost", "a.localhost", "localhost.", "0x7f.example"])
+def test_only_literal_loopback_counts(host: str) -> None:
+    assert is_loopback(host) is False
+
+
+def test_http_to_a_dot_localhost_name_is_refused(make_hook: MakeHook) -> None:
+    hook = make_hook(connection_json("http://evil.example;.localhost:8080"))
+    with pytest.raises(SmartArenaConfigError, match="refusing plain http://"):
+        hook.get_conn()
