@@ -268,7 +268,17 @@ def next_step(fetched: Fetched, previous_length: int | None, read: int) -> Step:
     count = len(page.records)
     if not count:
         if meta.next_link is not None or meta.next_cursor is not None:
-            raise _ContradictionError(f"page {page.number} is empty but gives a next page")
+            raise _ContradictionError(
+                f"the paginator contradicts itself: page {page.number} is empty but gives a next page"
+            )
+        # The total comes with this very answer, so records changing under the read cannot
+        # explain an empty page before it is reached.
+        before = (page.number - 1) * meta.per_page if meta.per_page else read
+        if meta.total is not None and before < meta.total:
+            raise _ContradictionError(
+                f"the paginator contradicts itself: page {page.number} is empty but its total is "
+                f"{meta.total} ({before} records before it)"
+            )
         return "stop"
     link = meta.next_link is not None or meta.next_cursor is not None
     if meta.follows_links:
