@@ -368,7 +368,7 @@ def _paging_check(access: HookAccess, hook: SmartArenaHook, body: Any) -> Paging
     guard = _paging._Guard(hook.max_pages, "GET", path)
     guard.admit(first)
     style: Any = ("cursor" if meta.has_cursor else "links") if meta.follows_links else "pages"
-    params = _params(hook, TARGETS[-1], short=False)
+    params = _params(hook, next(t for t in TARGETS if t.name == "usercourses"), short=False)
     try:
         step = _paging.next_step(first, None, len(records))
         if step == "stop" and style != "pages":
