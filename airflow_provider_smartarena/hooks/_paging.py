@@ -261,8 +261,9 @@ def next_step(fetched: Fetched, previous_length: int | None, read: int) -> Step:
     :param previous_length: records on the page before ``fetched`` (None on the first page).
     :param read: records read so far, ``fetched`` included, counted from page 1 (the pages before
         the start page as if full).
-    :raises SmartArenaResponseError: (with a placeholder call; the walker names it) when the
-        metadata contradict each other and reading on cannot reconcile them.
+    :raises _ContradictionError: the metadata contradict each other (or the page) and reading
+        on cannot reconcile them; callers raise it as a :class:`SmartArenaResponseError` naming
+        the call (:func:`walk_pages`, :func:`has_next`).
     """
     page, meta = fetched.page, fetched.meta
     count = len(page.records)
