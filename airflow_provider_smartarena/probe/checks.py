@@ -336,7 +336,9 @@ def _activity_checks(
         # and rows older than it on that page show a filter that is ignored.
         sample = newest or _newest(records)
         report.updated_at_filter = _filter.check(ActivityReader(access, page_size, zone), sample)
-        if instants and report.updated_at_filter.verdict in ("strict", "inclusive"):
+        if instants and report.updated_at_filter.verdict == "strict":
+            # Only a strict result pins the clock: "inclusive" may be a filter reading a zone east
+            # of the connection's with no activity in between (the date check then tells).
             report.timezone.matches_connection = True
     except SmartArenaError as err:
         report.notes.append(f"the activity checks stopped: {_message(err)}")
