@@ -261,14 +261,25 @@ def next_step(fetched: Fetched, previous_length: int | None, read: int) -> Step:
     :param previous_length: records on the page before ``fetched`` (None on the first page).
     :param read: records read so far, ``fetched`` included, counted from page 1 (the pages before
         the start page as if full).
-    :raises SmartArenaResponseError: (with a placeholder call; the walker names it) when the
-        metadata contradict each other and reading on cannot reconcile them.
+    :raises _ContradictionError: the metadata contradict each other (or the page) and reading
+        on cannot reconcile them; callers raise it as a :class:`SmartArenaResponseError` naming
+        the call (:func:`walk_pages`, :func:`has_next`).
     """
     page, meta = fetched.page, fetched.meta
     count = len(page.records)
     if not count:
         if meta.next_link is not None or meta.next_cursor is not None:
-            raise _ContradictionError(f"page {page.number} is empty but gives a next page")
+            raise _ContradictionError(
+                f"the paginator contradicts itself: page {page.number} is empty but gives a next page"
+            )
+        # The total comes with this very answer, so records changing under the read cannot
+        # explain an empty page before it is reached.
+        before = (page.number - 1) * meta.per_page if meta.per_page else read
+        if meta.total is not None and before < meta.total:
+            raise _ContradictionError(
+                f"the paginator contradicts itself: page {page.number} is empty but its total is "
+                f"{meta.total} ({before} records before it)"
+            )
         return "stop"
     link = meta.next_link is not None or meta.next_cursor is not None
     if meta.follows_links:

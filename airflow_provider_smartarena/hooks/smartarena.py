@@ -392,17 +392,22 @@ class SmartArenaHook(BaseHook):
         """Stream the pages of a listing, in order.
 
         Values are validated now (not on the first ``next()``). Any list envelope is understood: a
-        bare list, ``{"data": [...]}``, a Laravel paginator, or an unknown object holding one list
-        of records. Paging stops when the metadata says there is no next page, on an empty page,
-        or (without metadata) on a page shorter than the previous one. A page repeating the
-        previous page's records raises :class:`SmartArenaResponseError`, as does passing
-        ``max_pages``. Endpoints the API does not document as paged are read with one request,
-        and followed page by page only if the server answers with a paginator.
+        bare list, ``{"data": [...]}``, a Laravel paginator (numbered, simple or cursor, also as an
+        API resource with ``links``/``meta``), or an unknown object holding one list of records.
+        Numbered pages are asked for by number; a cursor or link-only paginator by its own next
+        link or cursor, on the connection's host only. Paging stops when the metadata agree there
+        is no next page, on an empty page, or (without metadata) on a page shorter than the
+        previous one; metadata that contradict each other are read past while pages are full or
+        linked, and raise :class:`SmartArenaResponseError` if the read still disagrees with them.
+        A bare list whose page 2 is exactly page 1 is an unpaged endpoint (page 1 is the answer);
+        any other page repeating the previous one raises, as does passing ``max_pages``. Endpoints
+        the API does not document as paged are read with one request, and followed page by page
+        only if the server answers with a paginator.
 
         :param endpoint: a GET endpoint of :mod:`~airflow_provider_smartarena.resources`.
         :param max_concurrency: when the paginator tells the page count, fetch up to this many
             requests at once (still yielded in order; at most twice this many pages are held or in
-            flight ahead of the caller).
+            flight ahead of the caller). Link and cursor paging is sequential whatever this says.
         :param start_page: the first page to read (1-based).
         :param record_type: a ``msgspec.Struct`` type to decode records into, straight from the
             body (what the transfers use: it costs a fraction of decoding dicts). A page whose

@@ -336,7 +336,9 @@ def _activity_checks(
         # and rows older than it on that page show a filter that is ignored.
         sample = newest or _newest(records)
         report.updated_at_filter = _filter.check(ActivityReader(access, page_size, zone), sample)
-        if instants and report.updated_at_filter.verdict in ("strict", "inclusive"):
+        if instants and report.updated_at_filter.verdict == "strict":
+            # Only a strict result pins the clock: "inclusive" may be a filter reading a zone east
+            # of the connection's with no activity in between (the date check then tells).
             report.timezone.matches_connection = True
     except SmartArenaError as err:
         report.notes.append(f"the activity checks stopped: {_message(err)}")
@@ -368,7 +370,7 @@ def _paging_check(access: HookAccess, hook: SmartArenaHook, body: Any) -> Paging
     guard = _paging._Guard(hook.max_pages, "GET", path)
     guard.admit(first)
     style: Any = ("cursor" if meta.has_cursor else "links") if meta.follows_links else "pages"
-    params = _params(hook, TARGETS[-1], short=False)
+    params = _params(hook, next(t for t in TARGETS if t.name == "usercourses"), short=False)
     try:
         step = _paging.next_step(first, None, len(records))
         if step == "stop" and style != "pages":

@@ -24,7 +24,8 @@ DESCRIPTION = """A local emulator of the Smart ARENA REST API (see docs/sandbox.
 
 Parameters are read from the query string and from a JSON (or form-encoded) body on every method; the
 body wins. Datetimes are `YYYY-MM-DD HH:MM:SS` in the server time zone. List endpoints answer with the
-envelope set by the `envelope` fault setting: a Laravel paginator, `{"data": [...]}` or a bare list.
+envelope set by the `envelope` fault setting: a Laravel paginator, `{"data": [...]}`, a bare list, a
+cursor paginator (`?cursor=`, `page` ignored) or an unpaged bare list (`page` ignored).
 Every `/api` call needs `Authorization: Bearer <token>` from `POST /oauth/access_token`.
 """
 

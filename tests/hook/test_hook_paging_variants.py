@@ -116,6 +116,13 @@ def test_a_paginator_that_cannot_be_reconciled_fails_naming_the_call(serve: Any)
     assert "250 records, not the total 300" in str(err)
 
 
+def test_full_pages_then_an_empty_page_short_of_the_total_fail(serve: Any) -> None:
+    records = _records(200)  # it claims 260
+    _server, hook = serve(lambda r: _numbered(records, r, last_page=1, total=260, next_page_url=None))
+    with pytest.raises(SmartArenaResponseError, match="page 3 is empty but its total is 260"):
+        _ids(hook)
+
+
 def test_an_empty_page_that_still_links_onward_fails(serve: Any) -> None:
     def route(request: Request) -> Reply:
         data = [] if "cursor" in request.query else _records(3)
