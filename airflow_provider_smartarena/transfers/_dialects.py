@@ -602,13 +602,17 @@ def _lookup(name: str | None) -> type[Dialect] | None:
 def get_dialect(database: str, placeholder: str, method: str | None = None) -> Dialect:
     """The dialect of a DbApiHook's ``dialect_name``; unknown databases get the staged upsert.
 
-    :param method: force another upsert (``"staged"``, ``"merge"``); column types and value
-        adapters stay the database's own.
+    :param method: force another upsert (``"staged"``, ``"merge"``); column types, value adapters,
+        DDL (collations), table checks and the writers' lock stay the database's own.
     """
     native = _lookup(database) or StagedDialect
     chosen = _lookup(method) if method else native
     if chosen is None:
         raise ValueError(f"unknown sql_dialect {method!r}; one of {', '.join(sorted(_BY_NAME))}")
+    if chosen is not native and not issubclass(native, chosen):
+        # The forced upsert first, then the database's own DDL, checks and lock: a forced
+        # "staged" on MariaDB must still create exact-key tables and refuse merging ones.
+        chosen = type(f"{chosen.__name__}On{native.__name__}", (chosen, native), {})
     dialect = chosen(placeholder)
     dialect.types = native.types
     dialect.adapters = native.adapters
