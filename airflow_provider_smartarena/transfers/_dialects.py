@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -33,6 +34,7 @@ from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
+log = logging.getLogger(__name__)
 
 _COMMON_TYPES: dict[str, str] = {
     "key": "VARCHAR(255)",
@@ -237,7 +239,11 @@ class SqliteDialect(_OnConflictDialect):
             return _no_release
         # SQLite has no lock outliving a transaction, and batches commit one by one: a file lock
         # beside the database serialises whole runs (the OS drops it if the process dies).
-        handle = open(f"{path}.smartarena-{_digest(name).hex()[:16]}.lock", "a+b")  # noqa: SIM115
+        try:
+            handle = open(f"{path}.smartarena-{_digest(name).hex()[:16]}.lock", "a+b")  # noqa: SIM115
+        except OSError as exc:  # e.g. a read-only directory: run unserialised rather than not at all
+            log.warning("no writers' lock for %s (%s): concurrent runs are not serialised", name, exc)
+            return _no_release
         deadline = time.monotonic() + timeout
         while True:
             try:
