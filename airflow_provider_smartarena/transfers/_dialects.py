@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -33,6 +34,7 @@ from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
+log = logging.getLogger(__name__)
 
 _COMMON_TYPES: dict[str, str] = {
     "key": "VARCHAR(255)",
@@ -237,7 +239,11 @@ class SqliteDialect(_OnConflictDialect):
             return _no_release
         # SQLite has no lock outliving a transaction, and batches commit one by one: a file lock
         # beside the database serialises whole runs (the OS drops it if the process dies).
-        handle = open(f"{path}.smartarena-{_digest(name).hex()[:16]}.lock", "a+b")  # noqa: SIM115
+        try:
+            handle = open(f"{path}.smartarena-{_digest(name).hex()[:16]}.lock", "a+b")  # noqa: SIM115
+        except OSError as exc:  # e.g. a read-only directory: run unserialised rather than not at all
+            log.warning("no writers' lock for %s (%s): concurrent runs are not serialised", name, exc)
+            return _no_release
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -602,13 +608,17 @@ def _lookup(name: str | None) -> type[Dialect] | None:
 def get_dialect(database: str, placeholder: str, method: str | None = None) -> Dialect:
     """The dialect of a DbApiHook's ``dialect_name``; unknown databases get the staged upsert.
 
-    :param method: force another upsert (``"staged"``, ``"merge"``); column types and value
-        adapters stay the database's own.
+    :param method: force another upsert (``"staged"``, ``"merge"``); column types, value adapters,
+        DDL (collations), table checks and the writers' lock stay the database's own.
     """
     native = _lookup(database) or StagedDialect
     chosen = _lookup(method) if method else native
     if chosen is None:
         raise ValueError(f"unknown sql_dialect {method!r}; one of {', '.join(sorted(_BY_NAME))}")
+    if chosen is not native and not issubclass(native, chosen):
+        # The forced upsert first, then the database's own DDL, checks and lock: a forced
+        # "staged" on MariaDB must still create exact-key tables and refuse merging ones.
+        chosen = type(f"{chosen.__name__}On{native.__name__}", (chosen, native), {})
     dialect = chosen(placeholder)
     dialect.types = native.types
     dialect.adapters = native.adapters

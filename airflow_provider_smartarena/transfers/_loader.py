@@ -401,18 +401,24 @@ class SqlLoader:
     def _explain_failure(self, rows: list[Row], exc: BaseException) -> SmartArenaLoadError:
         """Find the row of a refused batch that the database cannot store; name its key and field.
 
-        Each row is written alone and rolled back (off the hot path: only once a batch has failed).
+        The batch is halved until one row is left, each try rolled back (off the hot path: only
+        once a batch has failed; some 13 tries for 5000 rows, where row by row took 44 s on MariaDB).
         """
         failing: tuple[Row, BaseException] | None = None
-        for row in rows:
-            try:
-                with closing(self.connection.cursor()) as cur:
-                    self.dialect.upsert(cur, self.spec, [row])
-            except Exception as refused:
-                failing = (row, refused)
+        suspects = rows
+        while suspects:
+            half = len(suspects) // 2 or 1
+            for part in (suspects[:half], suspects[half:]):
+                refused = self._try_rows(part) if part else None
+                if refused is not None:
+                    if len(part) == 1:
+                        failing = (part[0], refused)
+                        suspects = []
+                    else:
+                        suspects = part
+                    break
+            else:  # each half alone is fine: only the whole batch together was refused
                 break
-            finally:
-                self.connection.rollback()
         if failing is None:
             return SmartArenaLoadError(
                 f"{self.spec.name}: the database refused a batch of {len(rows)} rows, though each row "
@@ -432,6 +438,17 @@ class SqlLoader:
         return SmartArenaLoadError(
             f"{self.spec.name}: record ({key}) cannot be written, {where} was refused: {said}.{hint}"
         )
+
+    def _try_rows(self, rows: list[Row]) -> Exception | None:
+        """Write ``rows`` and roll back; the database's refusal, or None if it took them."""
+        try:
+            with closing(self.connection.cursor()) as cur:
+                self.dialect.upsert(cur, self.spec, rows)
+        except Exception as refused:
+            return refused
+        finally:
+            self.connection.rollback()
+        return None
 
     def mark_deleted(self, cursor: Any) -> int:
         """Set ``_deleted_at`` on rows this run did not write (use only after a complete read)."""

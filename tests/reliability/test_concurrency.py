@@ -84,7 +84,11 @@ def assert_ground_truth(warehouse: Warehouse, platform: ScriptedApi) -> None:
     assert_same_table(warehouse.rows(TABLE), records, columns, KEY)
 
 
-@pytest.mark.parametrize("round_", range(3))
+# Three rounds a database in the ordinary run; twenty under ``make soak``.
+ROUNDS = [*range(3), *(pytest.param(n, marks=pytest.mark.soak) for n in range(3, 20))]
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
 def test_two_writers_of_one_stream_started_together_both_end_well(
     warehouse: Warehouse, platform: ScriptedApi, round_: int
 ) -> None:

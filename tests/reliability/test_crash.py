@@ -377,3 +377,21 @@ def test_sync_killed_mid_apply_then_rerun_completes_without_duplicates(
     assert api.stats()["writes"] == 0
     assert again["counts"] == {"user": {"unchanged": len(users)}}
     figures.add(runs=3, kills=1)
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres", "mariadb"], indirect=True)
+def test_a_writer_killed_holding_the_stream_lock_does_not_block_the_next_run(
+    warehouse: Warehouse, api: SandboxServer, figures: Figures, tmp_path: Path
+) -> None:
+    """The stream lock dies with its holder (session advisory lock, GET_LOCK, flock): the retry
+    after a SIGKILL goes through at once instead of waiting out ``lock_timeout``."""
+    child = start_child(tmp_path, "extract", extract_arguments(warehouse), "commit:2:after")
+    assert exit_code(child, 120) == -signal.SIGKILL, "the kill point was never reached"
+
+    operator = SmartArenaUserCoursesToSqlOperator(
+        task_id="extract", lock_timeout=10, **extract_arguments(warehouse)
+    )
+    operator.execute({})
+
+    assert_table_is_ground_truth(warehouse, api.state("usercourses"), figures)
+    figures.add(runs=2, kills=1)

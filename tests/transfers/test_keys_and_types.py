@@ -244,3 +244,39 @@ def test_an_existing_table_with_narrow_text_keeps_working_and_names_a_row_it_can
     assert "record (user_mapping_code='u-00005', course_mapping_code='c-2')" in message
     assert "field 'course_title'" in message
     assert f"ALTER TABLE {name} MODIFY course_title LONGTEXT" in message
+
+
+@pytest.mark.parametrize("warehouse", ["mariadb"], indirect=True)
+@pytest.mark.parametrize("forced", ["staged", "merge"])
+def test_a_forced_upsert_keeps_the_databases_exact_keys(
+    warehouse: Warehouse, platform: ScriptedApi, forced: str
+) -> None:
+    platform.listings["/api/locations"] = [{"mapping_code": c, "name": c} for c in CODES]
+    if forced == "merge":  # MariaDB has no MERGE: only the DDL and the check matter here
+        name, _ = _insensitive_table(warehouse)
+        operator = SmartArenaToSqlOperator(
+            task_id="snapshot",
+            resource="locations",
+            smartarena_conn_id="scripted",
+            sql_conn_id=warehouse.conn_id,
+            table=name,
+            sql_dialect=forced,
+        )
+        with pytest.raises(SmartArenaTableError):
+            operator.execute({})
+        return
+    SmartArenaToSqlOperator(
+        task_id="snapshot",
+        resource="locations",
+        smartarena_conn_id="scripted",
+        sql_conn_id=warehouse.conn_id,
+        table=warehouse.name("smartarena_locations"),
+        sql_dialect=forced,
+    ).execute({})
+    assert len(warehouse.rows("smartarena_locations")) == len(CODES)
+    collations = warehouse.query(
+        "SELECT DISTINCT COLLATION_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? "
+        "AND COLLATION_NAME IS NOT NULL",
+        (warehouse.namespace,),
+    )
+    assert [r["c"] for r in collations] == ["utf8mb4_nopad_bin"]
