@@ -36,7 +36,7 @@ with DAG(
         task_id="upsert_course",
         mapping_code="{{ params.course }}",
         title="{{ params.title }}",
-        start_date="{{ ds }}",
+        course_start_date="{{ ds }}",
         type=CourseType.E_COURSE,
     )
     enrol = SmartArenaAddCourseUsersOperator(

@@ -3,10 +3,10 @@
 The create / update / upsert / delete operators are declarations over
 :class:`~airflow_provider_smartarena.operators.base.SmartArenaRecordOperator` (fields from
 :data:`airflow_provider_smartarena.resources.COURSES`). The course's ``start_date`` and
-``end_date`` share their names with BaseOperator arguments: given as a date or ``"yyyy-mm-dd"`` they
-are the course's (kept in the attributes ``course_start_date`` / ``course_end_date``); a datetime
-stays the task's own scheduling date. ``partial()`` always takes ``start_date``/``end_date`` as the
-task's: with dynamic task mapping, give the course's dates inside ``records`` (or ``expand_kwargs``).
+``end_date`` share their names with BaseOperator arguments, which ``start_date=`` / ``end_date=``
+always are (the task's scheduling dates): the course's are ``course_start_date=`` /
+``course_end_date=``, or ``start_date`` / ``end_date`` inside ``records``. A non-datetime
+``start_date=`` fails at parse time naming the keyword to use.
 
 Enrolment and renaming read the course first, so that they are idempotent under Airflow retries and
 report what actually changed.

@@ -14,10 +14,11 @@ from airflow_provider_smartarena.resources import USERS
 class SmartArenaCreateUserOperator(SmartArenaRecordOperator):
     """
     Create a Smart ARENA user, e.g.
-    ``SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", email="a@b.si", firstname="Ana",
+    ``SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", user_email="a@b.si", firstname="Ana",
     lastname="Novak", branch_mapping_code="hq", roles=[Role.USER])``.
 
-    ``email`` is the user's address; the task's own alert address still comes from ``default_args``.
+    ``user_email`` is the user's address (``email`` inside ``records``); ``email=`` is the task's own
+    alert address, as for every operator.
     """
 
     resource = USERS
