@@ -87,7 +87,7 @@ with DAG(
         mapping_code="{{ params.course }}",
         title="{{ params.title }}",
         # Runs triggered from the REST API or the CLI have no logical date ({{ ds }} is undefined).
-        start_date="{{ (dag_run.logical_date or dag_run.run_after) | ds }}",
+        course_start_date="{{ (dag_run.logical_date or dag_run.run_after) | ds }}",
         type=CourseType.E_COURSE,
     )
     learners = ensure_learners()

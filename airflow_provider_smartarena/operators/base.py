@@ -105,25 +105,29 @@ def _task_argument_names() -> frozenset[str]:
 TASK_ARGUMENTS = _task_argument_names()
 
 
-def _is_task_value(name: str, value: Any, default_args: Mapping[str, Any]) -> bool:
-    """Whether a keyword named like a BaseOperator argument carries the *task's* value.
-
-    A few API fields share their name with a BaseOperator argument (``email`` of a user,
-    ``start_date``/``end_date`` of a course). Given explicitly, the keyword means the record's field.
-    But Airflow itself passes these arguments when it builds a mapped task (the task's own
-    ``start_date``/``end_date``, always datetimes, and the DAG's ``default_args`` values), and those
-    must stay the task's: the API's date fields never take a datetime, and a record field equal to
-    the DAG-wide default (an alert address) is not a record field.
-    """
-    if value is None or isinstance(value, dt.datetime):
-        return True
-    return name in default_args and default_args[name] == value
+#: Record fields that share their name with a BaseOperator argument (of Airflow 2.11 or 3.x): the
+#: user's ``email``, a course's ``start_date`` / ``end_date``. As keyword arguments those names are
+#: always the task's (alert address, scheduling dates); the record's field is
+#: ``<resource>_<field>`` (``user_email``, ``course_start_date``) or the field inside ``records``.
+#: Fixed rather than computed, so that keyword names do not change with the Airflow version.
+FIELDS_NAMED_LIKE_TASK_ARGUMENTS = frozenset({"email", "start_date", "end_date"})
+#: The task arguments among them that only ever take a datetime: any other value is a record field
+#: given under the task's name.
+_DATETIME_TASK_ARGUMENTS = frozenset({"start_date", "end_date"})
 
 
 def _field_attribute(resource_name: str, field_name: str) -> str:
-    # Record fields named like a BaseOperator attribute live in a prefixed attribute, so that the
-    # task's own start_date or alert e-mail is not overwritten (e.g. ``course_start_date``).
-    return f"{resource_name}_{field_name}" if field_name in TASK_ARGUMENTS else field_name
+    """The keyword argument and attribute of a record field (see ``FIELDS_NAMED_LIKE_TASK_ARGUMENTS``)."""
+    if field_name in FIELDS_NAMED_LIKE_TASK_ARGUMENTS:
+        return f"{resource_name}_{field_name}"
+    if field_name in TASK_ARGUMENTS:
+        # A new Airflow version added an argument named like a record field: the keyword would be
+        # ambiguous. Fail at import, loudly, rather than guess which one a DAG means.
+        raise TypeError(
+            f"record field {field_name!r} of {resource_name} is named like a BaseOperator argument;"
+            " add it to FIELDS_NAMED_LIKE_TASK_ARGUMENTS and regenerate the signatures"
+        )
+    return field_name
 
 
 def _renderer(fld: Field) -> str | None:
@@ -230,13 +234,18 @@ class SmartArenaRecordOperator(BaseOperator):
         ]
         for fld in endpoint.fields:
             attr = cls.field_attributes[fld.name]
-            where = f" Kept in the attribute ``{attr}``." if attr != fld.name else ""
+            where = (
+                f" The API's ``{fld.name}`` (so named in ``records``); ``{fld.name}=`` is the task's own"
+                " BaseOperator argument."
+                if attr != fld.name
+                else ""
+            )
             required = "**Required.** " if fld.name in endpoint.required else ""
             if fld.secret:
                 tail = "(templated; rendered only at execution, never shown or returned)"
             else:
                 tail = "(templated)"
-            lines.append(f":param {fld.name}: {required}{fld.allowed()}.{where} {tail}")
+            lines.append(f":param {attr}: {required}{fld.allowed()}.{where} {tail}")
         for name, default in cls.options.items():
             lines.append(f":param {name}: {_OPTION_DOCS[name]} Default ``{default!r}``.")
         lines += ["", "Common arguments (see :class:`SmartArenaRecordOperator`):", "", *_COMMON_DOCS]
@@ -256,14 +265,13 @@ class SmartArenaRecordOperator(BaseOperator):
         cls = type(self)
         if cls.endpoint is None:
             raise TypeError(f"{cls.__name__} is abstract: use one of the Smart ARENA record operators")
-        default_args = kwargs.get("default_args") or {}
         values: dict[str, Any] = {}
         for name in cls.record_fields:
-            if name in kwargs and not (
-                name in TASK_ARGUMENTS and _is_task_value(name, kwargs[name], default_args)
-            ):
-                values[name] = kwargs.pop(name)
+            keyword = cls.field_attributes[name]
+            if keyword in kwargs:
+                values[name] = kwargs.pop(keyword)
         self._reject_unknown(kwargs, if_exists=if_exists, missing_ok=missing_ok)
+        self._reject_ambiguous(kwargs, values, records)
         super().__init__(**kwargs)
         self.records = records
         self.smartarena_conn_id = smartarena_conn_id
@@ -280,10 +288,32 @@ class SmartArenaRecordOperator(BaseOperator):
         for name in cls.record_fields:
             setattr(self, cls.field_attributes[name], values.get(name))
 
+    def _reject_ambiguous(self, kwargs: Mapping[str, Any], values: Mapping[str, Any], records: Any) -> None:
+        """Fail at DAG parse time when a task argument was evidently meant as the record's field.
+
+        ``start_date="2025-03-01"`` (not a datetime) can only be a course's date; ``email=`` on a
+        create operator given no ``user_email`` nor ``records`` leaves the required e-mail unset.
+        Either way the task could not do what was meant, so the error names the keyword to use.
+        """
+        cls = type(self)
+        assert cls.endpoint is not None
+        for name in FIELDS_NAMED_LIKE_TASK_ARGUMENTS.intersection(cls.record_fields):
+            given = kwargs.get(name)
+            if given is None:
+                continue
+            not_a_date = name in _DATETIME_TASK_ARGUMENTS and not isinstance(given, dt.datetime)
+            required_unset = name in cls.endpoint.required and name not in values and records is None
+            if not_a_date or required_unset:
+                raise TypeError(
+                    f"{cls.__name__} (task_id {kwargs.get('task_id')!r}): {name}= is the task's own"
+                    f" BaseOperator argument, not the {self._label().lower()}'s {name}; give the record's"
+                    f" as {cls.field_attributes[name]}= (or {name!r} inside records=)"
+                )
+
     def _reject_unknown(self, kwargs: Mapping[str, Any], **options: Any) -> None:
         """Fail at DAG parse time on a keyword that is neither a record field nor a task argument."""
         cls = type(self)
-        allowed = list(cls.record_fields)
+        allowed = [cls.field_attributes[name] for name in cls.record_fields]
         for name, value in options.items():
             if value is not None and name not in cls.options:
                 raise TypeError(
@@ -293,8 +323,10 @@ class SmartArenaRecordOperator(BaseOperator):
         unknown = [name for name in kwargs if name not in TASK_ARGUMENTS]
         if unknown:
             name = unknown[0]
-            close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            # Matched against the API's names too: 'emial' is close to 'email', whose keyword is user_email.
+            by_name = {**{n: cls.field_attributes[n] for n in cls.record_fields}, **{k: k for k in allowed}}
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            hint = f" Did you mean {by_name[close[0]]!r}?" if close else ""
             raise TypeError(
                 f"{cls.__name__} (task_id {kwargs.get('task_id')!r}) got an unknown argument {name!r}.{hint} "
                 f"Record fields of {cls.endpoint.method} {cls.endpoint.path}: {', '.join(allowed)}."  # type: ignore[union-attr]
@@ -646,11 +678,13 @@ _OPTION_DOCS = {
 def _generated_init(cls: type[SmartArenaRecordOperator]) -> Callable[..., None]:
     """An ``__init__`` for ``cls`` whose signature names the record fields.
 
-    Airflow reads an operator's accepted arguments from its ``__init__`` signature: to apply
-    ``default_args``, and to validate ``partial()`` and ``expand()``. The signature therefore lists
-    every record field as a keyword argument (those named like a BaseOperator argument are already
-    known to Airflow and stay out, so that ``default_args`` such as the DAG's ``start_date`` are not
-    mistaken for the record's); the base ``__init__`` does the work.
+    This is where the operators depend on Airflow's operator metaclass (``BaseOperatorMeta`` on
+    2.11 and 3.x): it reads an operator's accepted arguments from the ``__signature__`` of its
+    ``__init__`` to apply ``default_args`` and to validate ``partial()`` and ``expand()``, and wraps
+    that ``__init__`` when the class is created. The signature therefore lists every record field
+    under its keyword name (``user_email``, not ``email``, which stays the task's), and the base
+    ``__init__`` does the work. Type checkers cannot see this runtime signature: each class carries
+    the same one, written out under ``TYPE_CHECKING`` by ``scripts/gen_operator_stubs.py``.
     """
 
     def init(self: SmartArenaRecordOperator, **kwargs: Any) -> None:
@@ -659,9 +693,8 @@ def _generated_init(cls: type[SmartArenaRecordOperator]) -> Callable[..., None]:
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     params += [
-        inspect.Parameter(name, keyword, default=None, annotation="Any")
+        inspect.Parameter(cls.field_attributes[name], keyword, default=None, annotation="Any")
         for name in cls.record_fields
-        if name not in TASK_ARGUMENTS
     ]
     params += [inspect.Parameter(name, keyword, default=default) for name, default in cls.options.items()]
     params.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD, annotation="Any"))

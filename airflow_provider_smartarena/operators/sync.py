@@ -9,7 +9,7 @@ plan, apply, report, results); this module holds the operator's arguments and th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -266,11 +266,10 @@ class SmartArenaUserSyncOperator(BaseOperator):
 
     def password_columns(self) -> frozenset[str]:
         """The fields of ``users`` that hold a password: ``password`` and columns mapped to it."""
-        mapped = self.__dict__.get("field_map")
-        renamed = (
-            {str(c) for c, f in mapped.items() if f == "password"} if isinstance(mapped, dict) else set()
-        )
-        return frozenset({"password", *renamed})
+        mapped = getattr(self, "field_map", None)
+        if not isinstance(mapped, Mapping):
+            return frozenset({"password"})
+        return frozenset({"password", *(str(column) for column, f in mapped.items() if f == "password")})
 
     # ---------------------------------------------------------------- execute
 

@@ -152,7 +152,7 @@ def smartarena_operators_e2e() -> None:
         task_id="course",
         mapping_code=DRAFT_COURSE,
         title="E2E onboarding",
-        start_date="{{ ds }}",  # the course's start date (a BaseOperator argument name, templated)
+        course_start_date="{{ ds }}",  # the course's start_date (start_date= is the task's own)
         type=CourseType.E_COURSE,
     )
     enrol = SmartArenaAddCourseUsersOperator(

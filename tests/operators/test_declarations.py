@@ -18,6 +18,7 @@ from airflow_provider_smartarena.operators.courses import (
     SmartArenaAddCourseUsersOperator,
     SmartArenaCreateCourseOperator,
     SmartArenaRenameCourseOperator,
+    SmartArenaUpdateCourseOperator,
 )
 from airflow_provider_smartarena.operators.org import SmartArenaUpsertBranchOperator
 from airflow_provider_smartarena.operators.users import (
@@ -55,16 +56,19 @@ def test_every_operator_is_declared_from_resources(resource: str, action: str) -
     assert "password" not in cls.template_fields
     assert cls.__doc__
     for name in endpoint.field_names:
-        assert f":param {name}:" in cls.__doc__
-    # Airflow reads accepted arguments from the signature (default_args, partial, expand).
+        assert f":param {cls.field_attributes[name]}:" in cls.__doc__
+    # Airflow reads accepted arguments from the signature (default_args, partial, expand): every
+    # record field under its keyword name; the names of BaseOperator arguments stay the task's.
     params = inspect.signature(cls.__init__).parameters
-    assert {n for n in endpoint.field_names if n not in ("email", "start_date", "end_date")} <= set(params)
+    assert {cls.field_attributes[n] for n in endpoint.field_names} <= set(params)
+    assert not {"email", "start_date", "end_date"} & set(params)
 
 
 def test_required_fields_are_marked_in_the_docs() -> None:
     doc = SmartArenaCreateUserOperator.__doc__ or ""
     assert ":param firstname: **Required.**" in doc
-    assert "Kept in the attribute ``user_email``" in doc
+    assert ":param user_email: **Required.**" in doc
+    assert "``email=`` is the task's own BaseOperator argument" in doc
     assert ":param if_exists:" in doc
     assert ":param missing_ok:" in (SmartArenaDeleteUserOperator.__doc__ or "")
 
@@ -73,7 +77,7 @@ def test_record_fields_are_keyword_arguments_named_as_the_api() -> None:
     op = SmartArenaCreateUserOperator(
         task_id="u",
         mapping_code="e-1",
-        email="a@b.si",
+        user_email="a@b.si",
         firstname="Ana",
         lastname="Novak",
         branch_mapping_code="hq",
@@ -94,7 +98,7 @@ def test_record_fields_are_keyword_arguments_named_as_the_api() -> None:
 
 
 def test_unknown_keyword_fails_at_parse_time_naming_it_and_the_allowed_fields() -> None:
-    with pytest.raises(TypeError, match=r"unknown argument 'emial'\. Did you mean 'email'\?.*firstname"):
+    with pytest.raises(TypeError, match=r"unknown argument 'emial'\. Did you mean 'user_email'\?.*firstname"):
         SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", emial="a@b.si")
     with pytest.raises(TypeError, match="does not take 'missing_ok'"):
         SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", missing_ok=True)
@@ -118,11 +122,18 @@ def test_values_are_not_validated_at_parse_time() -> None:
 def test_fields_named_like_task_arguments() -> None:
     default_args = {"email": "alerts@example.com", "start_date": pendulum.datetime(2025, 1, 1, tz="UTC")}
     with DAG("clash", schedule=None, default_args=default_args):
-        user = SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", email="ana@example.com")
+        user = SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", user_email="ana@example.com")
         course = SmartArenaCreateCourseOperator(
-            task_id="c", mapping_code="c-1", title="T", start_date="{{ ds }}", end_date=dt.date(2025, 12, 31)
+            task_id="c",
+            mapping_code="c-1",
+            title="T",
+            course_start_date="{{ ds }}",
+            course_end_date=dt.date(2025, 12, 31),
         )
         defaults_only = SmartArenaCreateUserOperator(task_id="u2", mapping_code="e-2")
+        # Given explicitly, email= is the task's alert address too: no value comparison decides.
+        alert = SmartArenaUpdateUserOperator(task_id="u3", mapping_code="e-3", email="ops@example.com")
+    assert (alert.email, alert.user_email) == ("ops@example.com", None)
     assert (user.user_email, user.email) == ("ana@example.com", "alerts@example.com")
     assert course.course_start_date == "{{ ds }}"
     assert course.course_end_date == dt.date(2025, 12, 31)
@@ -155,7 +166,7 @@ def test_partial_expand_and_expand_kwargs() -> None:
             records=[{"mapping_code": "c", "title": "T", "start_date": "2025-02-01"}]
         )
         course_kwargs = SmartArenaCreateCourseOperator.partial(task_id="course_kwargs").expand_kwargs(
-            [{"mapping_code": "c", "title": "T", "start_date": "2025-02-01"}]
+            [{"mapping_code": "c", "title": "T", "course_start_date": "2025-02-01"}]
         )
         with pytest.raises(TypeError, match="unexpected keyword argument 'emial'"):
             SmartArenaCreateUserOperator.partial(task_id="bad", emial="x")
@@ -173,8 +184,29 @@ def test_partial_expand_and_expand_kwargs() -> None:
     )
     assert course_op.course_start_date is None  # the task's start_date (a datetime) stayed the task's
     assert course_op.start_date == start
-    by_kwargs_op: Any = course_kwargs.unmap({"mapping_code": "c", "title": "T", "start_date": "2025-02-01"})
+    by_kwargs_op: Any = course_kwargs.unmap(
+        {"mapping_code": "c", "title": "T", "course_start_date": "2025-02-01"}
+    )
     assert by_kwargs_op.course_start_date == "2025-02-01"
+
+
+@pytest.mark.parametrize(
+    ("make", "keyword"),
+    [
+        (
+            lambda: SmartArenaCreateCourseOperator(task_id="c", mapping_code="c", start_date="2025-03-01"),
+            "course_start_date",
+        ),
+        (
+            lambda: SmartArenaUpdateCourseOperator(task_id="c", mapping_code="c", end_date="{{ ds }}"),
+            "course_end_date",
+        ),
+        (lambda: SmartArenaCreateUserOperator(task_id="u", mapping_code="e", email="a@b.si"), "user_email"),
+    ],
+)
+def test_the_ambiguous_spelling_fails_naming_the_keyword_to_use(make: Any, keyword: str) -> None:
+    with pytest.raises(TypeError, match=rf"is the task's own BaseOperator argument.*as {keyword}="):
+        make()
 
 
 def test_enrolment_and_rename_fields() -> None:

@@ -50,12 +50,21 @@ ANA = {
 }
 
 
+#: Keyword names of the record fields named like BaseOperator arguments (those names are the task's).
+_KEYWORDS = {"email": "user_email", "start_date": "course_start_date", "end_date": "course_end_date"}
+
+
+def kw(record: dict[str, Any]) -> dict[str, Any]:
+    """A record (API field names) as operator keyword arguments."""
+    return {_KEYWORDS.get(name, name): value for name, value in record.items()}
+
+
 def _truth(sandbox: SandboxServer, resource: str, code: str) -> dict[str, Any] | None:
     return next((r for r in sandbox.state(resource) if r["mapping_code"] == code), None)
 
 
 def test_user_lifecycle(sandbox_conn: SandboxServer, context: Any) -> None:
-    created = SmartArenaCreateUserOperator(task_id="c", password="Initial-Pw-1", **ANA).execute(context)
+    created = SmartArenaCreateUserOperator(task_id="c", password="Initial-Pw-1", **kw(ANA)).execute(context)
     assert created["action"] == "created"
     assert created["mapping_code"] == "t-ana"
     assert "password" not in created["record"]
@@ -67,16 +76,18 @@ def test_user_lifecycle(sandbox_conn: SandboxServer, context: Any) -> None:
 
     # Create again: fail (default), skip, or update only what differs.
     # An Airflow retry after a successful attempt finds its own record: not a conflict.
-    assert SmartArenaCreateUserOperator(task_id="c", **ANA).execute(context)["action"] == "unchanged"
+    assert SmartArenaCreateUserOperator(task_id="c", **kw(ANA)).execute(context)["action"] == "unchanged"
     with pytest.raises(SmartArenaError, match="already exists with another firstname, lastname"):
-        SmartArenaCreateUserOperator(task_id="c", **{**ANA, "firstname": "Anja", "lastname": "N"}).execute(
-            context
-        )
-    skipped = SmartArenaCreateUserOperator(task_id="c", if_exists="skip", **ANA).execute(context)
+        SmartArenaCreateUserOperator(
+            task_id="c", **kw({**ANA, "firstname": "Anja", "lastname": "N"})
+        ).execute(context)
+    skipped = SmartArenaCreateUserOperator(task_id="c", if_exists="skip", **kw(ANA)).execute(context)
     assert skipped["action"] == "skipped"
     before = writes(sandbox_conn)
     same = SmartArenaCreateUserOperator(
-        task_id="c", if_exists="update", **{**ANA, "roles": ["hr_manager", 6], "email": "ANA.T@example.com"}
+        task_id="c",
+        if_exists="update",
+        **kw({**ANA, "roles": ["hr_manager", 6], "email": "ANA.T@example.com"}),
     ).execute(context)
     assert same["action"] == "unchanged"  # role order and e-mail case carry no meaning
     assert writes(sandbox_conn) == before
@@ -89,13 +100,13 @@ def test_user_lifecycle(sandbox_conn: SandboxServer, context: Any) -> None:
     assert updated["record"]["lastname"] == "Kovač"
     assert _truth(sandbox_conn, "users", "t-ana")["roles"] == [11]  # type: ignore[index]
 
-    upserted = SmartArenaUpsertUserOperator(task_id="u", password="Other-Pw-2", **ANA).execute(context)
+    upserted = SmartArenaUpsertUserOperator(task_id="u", password="Other-Pw-2", **kw(ANA)).execute(context)
     assert upserted["action"] == "updated"
     assert set(upserted["changed_fields"]) == {
         "lastname",
         "roles",
     }  # no password on upsert of an existing user
-    again = SmartArenaUpsertUserOperator(task_id="u", **ANA).execute(context)
+    again = SmartArenaUpsertUserOperator(task_id="u", **kw(ANA)).execute(context)
     assert again["action"] == "unchanged"
 
     deleted = SmartArenaDeleteUserOperator(task_id="d", mapping_code="t-ana").execute(context)
@@ -114,12 +125,12 @@ def test_user_lifecycle(sandbox_conn: SandboxServer, context: Any) -> None:
     missing = SmartArenaUpdateUserOperator(task_id="u", mapping_code="t-ana", lastname="X", missing_ok=True)
     assert missing.execute(context)["action"] == "skipped"
 
-    upsert_new = SmartArenaUpsertUserOperator(task_id="u", **ANA).execute(context)
+    upsert_new = SmartArenaUpsertUserOperator(task_id="u", **kw(ANA)).execute(context)
     assert upsert_new["action"] == "created"
 
 
 def test_update_user_always_sends_a_given_password(sandbox_conn: SandboxServer, context: Any) -> None:
-    SmartArenaCreateUserOperator(task_id="c", **ANA).execute(context)
+    SmartArenaCreateUserOperator(task_id="c", **kw(ANA)).execute(context)
     result = SmartArenaUpdateUserOperator(task_id="u", mapping_code="t-ana", password="New-Pw-3").execute(
         context
     )
@@ -130,7 +141,7 @@ def test_update_user_always_sends_a_given_password(sandbox_conn: SandboxServer, 
 
 
 def test_partial_delete_is_idempotent(sandbox_conn: SandboxServer, context: Any) -> None:
-    SmartArenaCreateUserOperator(task_id="c", **ANA).execute(context)
+    SmartArenaCreateUserOperator(task_id="c", **kw(ANA)).execute(context)
     op = SmartArenaDeleteUserOperator(task_id="d", mapping_code="t-ana", delete_mode=DeleteMode.PARTIAL)
     assert op.execute(context)["action"] == "deleted"
     assert _truth(sandbox_conn, "users", "t-ana")["active"] == 0  # type: ignore[index]
@@ -168,14 +179,14 @@ def test_course_lifecycle(sandbox_conn: SandboxServer, context: Any) -> None:
         "start_date": "2025-03-01",
         "type": CourseType.BLENDED,
     }
-    created = SmartArenaCreateCourseOperator(task_id="c", users_mapping_codes=["u-00001"], **course).execute(
-        context
-    )
+    created = SmartArenaCreateCourseOperator(
+        task_id="c", users_mapping_codes=["u-00001"], **kw(course)
+    ).execute(context)
     assert created["action"] == "created"
     assert created["record"]["users"] == ["u-00001"]
-    assert SmartArenaUpsertCourseOperator(task_id="u", **course).execute(context)["action"] == "unchanged"
+    assert SmartArenaUpsertCourseOperator(task_id="u", **kw(course)).execute(context)["action"] == "unchanged"
     updated = SmartArenaUpdateCourseOperator(
-        task_id="u", mapping_code="t-course", end_date="2025-12-31", start_date="2025-03-01"
+        task_id="u", mapping_code="t-course", course_end_date="2025-12-31", course_start_date="2025-03-01"
     ).execute(context)
     assert updated["changed_fields"] == ["end_date"]
     soft = SmartArenaDeleteCourseOperator(
@@ -195,7 +206,7 @@ def test_templated_fields_render_and_validate(sandbox_conn: SandboxServer, conte
     op = SmartArenaCreateUserOperator(
         task_id="c",
         mapping_code="{{ params.code }}",
-        email="{{ params.code }}@example.com",
+        user_email="{{ params.code }}@example.com",
         firstname="Ana",
         lastname="Novak",
         roles="{{ params.roles }}",
@@ -222,7 +233,7 @@ def test_bad_arguments_fail_before_any_request(
 ) -> None:
     sandbox_conn.reset_stats()
     with pytest.raises(SmartArenaInputError, match=message) as caught:
-        SmartArenaCreateUserOperator(task_id="c", **values).execute(context)
+        SmartArenaCreateUserOperator(task_id="c", **kw(values)).execute(context)
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}:")
     assert sandbox_conn.stats()["total"] == 0  # not even a token request
@@ -320,7 +331,7 @@ def test_enrolment(sandbox_conn: SandboxServer, context: Any) -> None:
         task_id="c",
         mapping_code="t-enrol",
         title="T",
-        start_date="2025-01-01",
+        course_start_date="2025-01-01",
         users_mapping_codes=["u-00001"],
     ).execute(context)
     added = SmartArenaAddCourseUsersOperator(
@@ -350,7 +361,7 @@ def test_enrolment(sandbox_conn: SandboxServer, context: Any) -> None:
 
 def test_rename(sandbox_conn: SandboxServer, context: Any) -> None:
     SmartArenaCreateCourseOperator(
-        task_id="c", mapping_code="t-old", title="T", start_date="2025-01-01"
+        task_id="c", mapping_code="t-old", title="T", course_start_date="2025-01-01"
     ).execute(context)
     op = SmartArenaRenameCourseOperator(task_id="r", old_mapping_code="t-old", new_mapping_code="t-new")
     renamed = op.execute(context)
@@ -369,7 +380,7 @@ def test_rename(sandbox_conn: SandboxServer, context: Any) -> None:
             task_id="r", old_mapping_code="t-gone", new_mapping_code="t-none"
         ).execute(context)
     SmartArenaCreateCourseOperator(
-        task_id="c", mapping_code="t-old", title="T", start_date="2025-01-01"
+        task_id="c", mapping_code="t-old", title="T", course_start_date="2025-01-01"
     ).execute(context)
     with pytest.raises(SmartArenaError, match="already exists"):
         op.execute(context)

@@ -106,3 +106,15 @@ def test_secret_records_keep_passwords_out_of_the_attribute() -> None:
     assert revealed == [{"mapping_code": "e-1", "password": "pw"}, {"mapping_code": "e-2"}]
     op.records = "{{ dag_run.conf['users'] }}"  # not records yet: left as it is
     assert op.records == "{{ dag_run.conf['users'] }}"
+
+
+def test_sync_users_hide_passwords_also_under_a_mapped_column() -> None:
+    from airflow_provider_smartarena.operators.sync import SmartArenaUserSyncOperator
+
+    users = [{"emp": "hr-1", "pwd": "Secret-1"}, {"emp": "hr-2", "password": "Secret-2"}]
+    op = SmartArenaUserSyncOperator(
+        task_id="s", users=users, field_map={"emp": "mapping_code", "pwd": "password"}
+    )
+
+    assert "Secret" not in json.dumps(op.users)
+    assert type(op).users.revealed(op) == users

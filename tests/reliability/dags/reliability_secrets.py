@@ -29,7 +29,7 @@ with DAG(
     SmartArenaCreateUserOperator(
         task_id="create_user_with_password",
         mapping_code="sec-user-1",
-        email="sec.user1@example.com",
+        user_email="sec.user1@example.com",
         firstname="Sec",
         lastname="User",
         branch_mapping_code="br-001",

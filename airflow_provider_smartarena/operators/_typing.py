@@ -1,0 +1,91 @@
+"""Types for the operators' signatures as type checkers see them (``scripts/gen_operator_stubs.py``).
+
+At runtime an operator's ``__init__`` is generated from :mod:`airflow_provider_smartarena.resources`
+(see :func:`airflow_provider_smartarena.operators.base._generated_init`). Type checkers cannot run
+that code, so each operator class also carries the same signature, written out by the script under
+``TYPE_CHECKING``, whose ``**kwargs`` are the BaseOperator arguments below: a misspelt keyword is
+then neither a record field nor a task argument, and mypy reports it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Literal, TypedDict, Unpack
+
+#: A templated field's value: the value itself or a Jinja string rendered at run time.
+Text = str
+Code = str
+Date = str | dt.date
+Int = int | str
+IntList = Sequence[int | str] | str
+CodeList = Sequence[str] | str
+Records = list[dict[str, Any]] | dict[str, Any] | str | Any
+IfExists = Literal["fail", "skip", "update"]
+
+
+class TaskArguments(TypedDict, total=False):
+    """BaseOperator's keyword arguments on Airflow 2.11 and 3.x (a test checks the running version's).
+
+    ``task_id`` is left out: the written signatures name it, required. Values are ``Any``: their
+    types belong to Airflow and differ between its versions.
+    """
+
+    owner: Any
+    email: Any
+    email_on_retry: Any
+    email_on_failure: Any
+    retries: Any
+    retry_delay: Any
+    retry_exponential_backoff: Any
+    max_retry_delay: Any
+    retry_policy: Any
+    start_date: Any
+    end_date: Any
+    depends_on_past: Any
+    ignore_first_depends_on_past: Any
+    wait_for_past_depends_before_skipping: Any
+    wait_for_downstream: Any
+    dag: Any
+    params: Any
+    default_args: Any
+    priority_weight: Any
+    weight_rule: Any
+    queue: Any
+    pool: Any
+    pool_slots: Any
+    sla: Any
+    execution_timeout: Any
+    on_execute_callback: Any
+    on_failure_callback: Any
+    on_success_callback: Any
+    on_retry_callback: Any
+    on_skipped_callback: Any
+    pre_execute: Any
+    post_execute: Any
+    trigger_rule: Any
+    resources: Any
+    run_as_user: Any
+    map_index_template: Any
+    task_concurrency: Any
+    max_active_tis_per_dag: Any
+    max_active_tis_per_dagrun: Any
+    executor: Any
+    executor_config: Any
+    do_xcom_push: Any
+    multiple_outputs: Any
+    inlets: Any
+    outlets: Any
+    task_group: Any
+    doc: Any
+    doc_md: Any
+    doc_json: Any
+    doc_yaml: Any
+    doc_rst: Any
+    task_display_name: Any
+    logger_name: Any
+    allow_nested_operators: Any
+    render_template_as_native_obj: Any
+
+
+__all__ = ["TaskArguments", "Unpack"]
