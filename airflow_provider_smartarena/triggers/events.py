@@ -229,11 +229,9 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
         """Read the window; return the server clock taken before it and every change in it."""
         taken = hook.server_now(max_age=float("inf"))  # the previous answer's Date: before this query
         now = taken.astimezone(hook.timezone).replace(tzinfo=None).strftime(DATETIME_FORMAT)
-        since = self._since or now
-        start = dt.datetime.strptime(since, DATETIME_FORMAT) - dt.timedelta(seconds=self.overlap)
         changes: list[_Change] = []
         for page in hook.iter_user_course_pages(
-            updated_after=start.strftime(DATETIME_FORMAT), modules_data=False, **self.filters()
+            updated_after=self._window_start(self._since or now), modules_data=False, **self.filters()
         ):
             changes.extend(_Change(record, hook.timezone) for record in page.records)
         return now, changes
@@ -277,7 +275,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
                         # Nothing held back: move on to the clock taken before this poll.
                         assert self._since is not None
                         self._since = max(self._since, now)
-                        cutoff = self._cutoff()
+                        cutoff = self._window_start(self._since)
                         self._seen = {d: s for d, s in self._seen.items() if s > cutoff}
                 if fired:
                     settle = min(PERSIST_DELAY, self.poll_interval)
@@ -290,9 +288,10 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             if hook is not None:
                 await asyncio.to_thread(hook.close)
 
-    def _cutoff(self) -> str:
-        assert self._since is not None
-        start = dt.datetime.strptime(self._since, DATETIME_FORMAT) - dt.timedelta(seconds=self.overlap)
+    def _window_start(self, since: str) -> str:
+        """What a poll reads after: the overlap, and one second more because the ``Date`` header
+        has whole seconds (a change later in the second the clock was read has the same stamp)."""
+        start = dt.datetime.strptime(since, DATETIME_FORMAT) - dt.timedelta(seconds=self.overlap + 1)
         return start.strftime(DATETIME_FORMAT)
 
     def _payload(self, changes: list[_Change]) -> dict[str, Any]:

@@ -124,6 +124,34 @@ def test_a_change_committed_late_with_an_older_stamp_is_not_missed(
     assert _keys(event["changes"]) == _keys(late)
 
 
+def test_a_change_in_the_same_second_as_the_servers_clock_is_not_missed(
+    sandbox_conn: SandboxServer, watch: Any
+) -> None:
+    # The Date header has whole seconds: with the clock standing still, every answer says the same
+    # second and the change is stamped with it, after the watcher has read that clock.
+    sandbox_conn.clock(now=sandbox_conn.clock()["now"], frozen=True)
+    runner = watch(_trigger(overlap=0))
+    _ready(runner)
+    _quiet(runner, polls=3)
+    ticked = sandbox_conn.tick(changes=1)["changes"]
+    assert ticked[0]["updated_at"] == runner.trigger.position
+    assert _keys(runner.wait_events(1)[0]["changes"]) == _keys(ticked)
+
+
+def test_one_request_a_poll(sandbox_conn: SandboxServer, watch: Any) -> None:
+    sandbox_conn.reset_stats()
+    runner = watch(_trigger())
+    _ready(runner)
+    time.sleep(10 * POLL)
+    runner.stop()
+    stats = sandbox_conn.stats()
+    polls = stats["by_route"]["GET /api/usercourses"]
+    assert 8 <= polls <= 12, stats
+    # Besides the polls: one token, and one read of the server's clock before the first poll.
+    assert stats["total"] == polls + 2, stats
+    assert stats["token_requests"] == 1, stats
+
+
 def test_a_recreated_trigger_neither_replays_nor_skips(sandbox_conn: SandboxServer, watch: Any) -> None:
     store = MemoryStateStore()
     first = watch(_trigger(store))
