@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import importlib
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -199,6 +200,8 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
         return getattr(self, "asset_state_store", None)
 
     async def _load_position(self) -> None:
+        """Read the stored position, if any; other failures than "no single store" are raised, so
+        that the loop retries instead of starting from the server's clock and skipping changes."""
         store = self._store()
         if store is None:
             self.log.info("No asset state store: the position is kept in memory only")
@@ -207,11 +210,19 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             value = await store.aget(self.state_key())
         except ValueError as err:  # several assets behind one trigger: no single place to keep it
             self.log.warning("The position cannot be stored (%s); it is kept in memory only", err)
+            self.asset_state_store = None
             return
-        if isinstance(value, dict) and isinstance(value.get("since"), str):
-            self._since = value["since"]
-            self._seen = {str(k): str(v) for k, v in dict(value.get("seen") or {}).items()}
-            self.log.info("Resuming after %s (%d changes remembered)", self._since, len(self._seen))
+        since = value.get("since") if isinstance(value, dict) else None
+        try:
+            dt.datetime.strptime(str(since), DATETIME_FORMAT)
+        except ValueError:
+            if value is not None:
+                self.log.warning("Ignoring an unreadable stored position: starting from the server's clock")
+            return
+        assert isinstance(value, dict)
+        self._since = str(since)
+        self._seen = {str(k): str(v) for k, v in dict(value.get("seen") or {}).items()}
+        self.log.info("Resuming after %s (%d changes remembered)", self._since, len(self._seen))
 
     async def _save_position(self) -> None:
         store = self._store()
@@ -239,8 +250,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
     # ------------------------------------------------------------------ the loop
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        await self._load_position()
-        first = self._since is None
+        loaded = first = False
         hook: SmartArenaHook | None = None
         pending: dict[str, _Change] = {}
         pending_since = 0.0
@@ -248,8 +258,11 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             while True:
                 fired = False
                 try:
+                    if not loaded:
+                        await self._load_position()
+                        loaded, first = True, self._since is None
                     if hook is None:
-                        hook = await _connected_hook(self.smartarena_conn_id)
+                        hook = await self._connect()
                     now, changes = await asyncio.to_thread(self.poll, hook)
                 except Exception as err:
                     self._log_failure(err)
@@ -287,6 +300,16 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
         finally:
             if hook is not None:
                 await asyncio.to_thread(hook.close)
+
+    async def _connect(self) -> SmartArenaHook:
+        # A first import of the hook and its libraries takes long enough to stall every trigger
+        # sharing the triggerer's event loop: import in a thread first.
+        for module in (
+            "airflow_provider_smartarena.hooks.smartarena",
+            "airflow.providers.common.compat.connection",
+        ):
+            await asyncio.to_thread(importlib.import_module, module)
+        return await _connected_hook(self.smartarena_conn_id)
 
     def _window_start(self, since: str) -> str:
         """What a poll reads after: the overlap, and one second more because the ``Date`` header

@@ -176,6 +176,44 @@ def test_a_recreated_trigger_neither_replays_nor_skips(sandbox_conn: SandboxServ
     _quiet(third)
 
 
+class FlakyStore(MemoryStateStore):
+    """A state store that cannot be read the first few times (the API server restarting, say)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("state store unavailable")
+        return await super().aget(key, default)
+
+
+def test_an_unreadable_store_is_retried_not_skipped(sandbox_conn: SandboxServer, watch: Any) -> None:
+    store = FlakyStore(failures=0)
+    first = watch(_trigger(store))
+    _ready(first)
+    first.stop()
+    # Changes while no trigger runs, then a trigger whose store answers only at the fourth try: it
+    # must not start from the server's clock (that would skip these) but wait for its position.
+    ticked = sandbox_conn.tick(changes=2)["changes"]
+    store.failures = 3
+    again = watch(_trigger(store))
+    event = again.wait_events(1)[0]
+    assert _keys(event["changes"]) == _keys(ticked)
+    assert store.failures == 0
+
+
+def test_an_unreadable_stored_position_starts_from_the_clock(sandbox_conn: SandboxServer, watch: Any) -> None:
+    store = MemoryStateStore()
+    store.values[SmartArenaActivityEventTrigger().state_key()] = '{"since": "yesterday"}'
+    runner = watch(_trigger(store))
+    _ready(runner)
+    ticked = sandbox_conn.tick(changes=1)["changes"]
+    assert _keys(runner.wait_events(1)[0]["changes"]) == _keys(ticked)
+
+
 def test_a_new_poll_interval_keeps_the_position_other_filters_do_not_share_it() -> None:
     base = SmartArenaActivityEventTrigger(poll_interval=60)
     assert base.state_key() == SmartArenaActivityEventTrigger(poll_interval=5, min_changes=3).state_key()
