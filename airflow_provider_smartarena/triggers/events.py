@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import importlib
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -199,6 +200,8 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
         return getattr(self, "asset_state_store", None)
 
     async def _load_position(self) -> None:
+        """Read the stored position, if any; other failures than "no single store" are raised, so
+        that the loop retries instead of starting from the server's clock and skipping changes."""
         store = self._store()
         if store is None:
             self.log.info("No asset state store: the position is kept in memory only")
@@ -207,11 +210,19 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             value = await store.aget(self.state_key())
         except ValueError as err:  # several assets behind one trigger: no single place to keep it
             self.log.warning("The position cannot be stored (%s); it is kept in memory only", err)
+            self.asset_state_store = None
             return
-        if isinstance(value, dict) and isinstance(value.get("since"), str):
-            self._since = value["since"]
-            self._seen = {str(k): str(v) for k, v in dict(value.get("seen") or {}).items()}
-            self.log.info("Resuming after %s (%d changes remembered)", self._since, len(self._seen))
+        since = value.get("since") if isinstance(value, dict) else None
+        try:
+            dt.datetime.strptime(str(since), DATETIME_FORMAT)
+        except ValueError:
+            if value is not None:
+                self.log.warning("Ignoring an unreadable stored position: starting from the server's clock")
+            return
+        assert isinstance(value, dict)
+        self._since = str(since)
+        self._seen = {str(k): str(v) for k, v in dict(value.get("seen") or {}).items()}
+        self.log.info("Resuming after %s (%d changes remembered)", self._since, len(self._seen))
 
     async def _save_position(self) -> None:
         store = self._store()
@@ -229,11 +240,9 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
         """Read the window; return the server clock taken before it and every change in it."""
         taken = hook.server_now(max_age=float("inf"))  # the previous answer's Date: before this query
         now = taken.astimezone(hook.timezone).replace(tzinfo=None).strftime(DATETIME_FORMAT)
-        since = self._since or now
-        start = dt.datetime.strptime(since, DATETIME_FORMAT) - dt.timedelta(seconds=self.overlap)
         changes: list[_Change] = []
         for page in hook.iter_user_course_pages(
-            updated_after=start.strftime(DATETIME_FORMAT), modules_data=False, **self.filters()
+            updated_after=self._window_start(self._since or now), modules_data=False, **self.filters()
         ):
             changes.extend(_Change(record, hook.timezone) for record in page.records)
         return now, changes
@@ -241,8 +250,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
     # ------------------------------------------------------------------ the loop
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        await self._load_position()
-        first = self._since is None
+        loaded = first = False
         hook: SmartArenaHook | None = None
         pending: dict[str, _Change] = {}
         pending_since = 0.0
@@ -250,8 +258,11 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             while True:
                 fired = False
                 try:
+                    if not loaded:
+                        await self._load_position()
+                        loaded, first = True, self._since is None
                     if hook is None:
-                        hook = await _connected_hook(self.smartarena_conn_id)
+                        hook = await self._connect()
                     now, changes = await asyncio.to_thread(self.poll, hook)
                 except Exception as err:
                     self._log_failure(err)
@@ -277,7 +288,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
                         # Nothing held back: move on to the clock taken before this poll.
                         assert self._since is not None
                         self._since = max(self._since, now)
-                        cutoff = self._cutoff()
+                        cutoff = self._window_start(self._since)
                         self._seen = {d: s for d, s in self._seen.items() if s > cutoff}
                 if fired:
                     settle = min(PERSIST_DELAY, self.poll_interval)
@@ -290,9 +301,20 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             if hook is not None:
                 await asyncio.to_thread(hook.close)
 
-    def _cutoff(self) -> str:
-        assert self._since is not None
-        start = dt.datetime.strptime(self._since, DATETIME_FORMAT) - dt.timedelta(seconds=self.overlap)
+    async def _connect(self) -> SmartArenaHook:
+        # A first import of the hook and its libraries takes long enough to stall every trigger
+        # sharing the triggerer's event loop: import in a thread first.
+        for module in (
+            "airflow_provider_smartarena.hooks.smartarena",
+            "airflow.providers.common.compat.connection",
+        ):
+            await asyncio.to_thread(importlib.import_module, module)
+        return await _connected_hook(self.smartarena_conn_id)
+
+    def _window_start(self, since: str) -> str:
+        """What a poll reads after: the overlap, and one second more because the ``Date`` header
+        has whole seconds (a change later in the second the clock was read has the same stamp)."""
+        start = dt.datetime.strptime(since, DATETIME_FORMAT) - dt.timedelta(seconds=self.overlap + 1)
         return start.strftime(DATETIME_FORMAT)
 
     def _payload(self, changes: list[_Change]) -> dict[str, Any]:

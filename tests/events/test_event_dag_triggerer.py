@@ -153,7 +153,8 @@ def deployment(migrated_airflow: Path, tmp_path_factory: pytest.TempPathFactory)
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="2",
-            AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="30",
+            # One parse registers the DAG and its watcher; re-parsing would only cost CPU.
+            AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="600",
             AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="0.5",
             AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
             AIRFLOW_CONN_SMARTARENA_DEFAULT=sandbox.connection_json(timezone="UTC"),
@@ -162,11 +163,12 @@ def deployment(migrated_airflow: Path, tmp_path_factory: pytest.TempPathFactory)
         )
         deploy = Deployment(home=home, env=env, sandbox=sandbox, warehouse=warehouse, logs=logs)
         with deploy.stack:
-            deploy.stack.enter_context(api_server(env, port, logs / "api-server.log"))
+            # Everything starts at once; only the task runs need the api-server (Execution API).
             deploy.stack.enter_context(_process(env, logs / "dag-processor.log", "dag-processor"))
             deploy.stack.enter_context(_process(env, logs / "scheduler.log", "scheduler"))
             deploy.start_triggerer()
             deploy.stack.callback(lambda: deploy.triggerer and deploy.stop_triggerer())
+            deploy.stack.enter_context(api_server(env, port, logs / "api-server.log"))
             assert wait_until(deploy.watcher_ready, timeout=240, interval=1), deploy.tail()
             yield deploy
 

@@ -124,6 +124,34 @@ def test_a_change_committed_late_with_an_older_stamp_is_not_missed(
     assert _keys(event["changes"]) == _keys(late)
 
 
+def test_a_change_in_the_same_second_as_the_servers_clock_is_not_missed(
+    sandbox_conn: SandboxServer, watch: Any
+) -> None:
+    # The Date header has whole seconds: with the clock standing still, every answer says the same
+    # second and the change is stamped with it, after the watcher has read that clock.
+    sandbox_conn.clock(now=sandbox_conn.clock()["now"], frozen=True)
+    runner = watch(_trigger(overlap=0))
+    _ready(runner)
+    _quiet(runner, polls=3)
+    ticked = sandbox_conn.tick(changes=1)["changes"]
+    assert ticked[0]["updated_at"] == runner.trigger.position
+    assert _keys(runner.wait_events(1)[0]["changes"]) == _keys(ticked)
+
+
+def test_one_request_a_poll(sandbox_conn: SandboxServer, watch: Any) -> None:
+    sandbox_conn.reset_stats()
+    runner = watch(_trigger())
+    _ready(runner)
+    time.sleep(10 * POLL)
+    runner.stop()
+    stats = sandbox_conn.stats()
+    polls = stats["by_route"]["GET /api/usercourses"]
+    assert 8 <= polls <= 12, stats
+    # Besides the polls: one token, and one read of the server's clock before the first poll.
+    assert stats["total"] == polls + 2, stats
+    assert stats["token_requests"] == 1, stats
+
+
 def test_a_recreated_trigger_neither_replays_nor_skips(sandbox_conn: SandboxServer, watch: Any) -> None:
     store = MemoryStateStore()
     first = watch(_trigger(store))
@@ -146,6 +174,44 @@ def test_a_recreated_trigger_neither_replays_nor_skips(sandbox_conn: SandboxServ
     assert event["count"] == 4
     assert _keys(event["changes"]) == _keys(while_down)
     _quiet(third)
+
+
+class FlakyStore(MemoryStateStore):
+    """A state store that cannot be read the first few times (the API server restarting, say)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("state store unavailable")
+        return await super().aget(key, default)
+
+
+def test_an_unreadable_store_is_retried_not_skipped(sandbox_conn: SandboxServer, watch: Any) -> None:
+    store = FlakyStore(failures=0)
+    first = watch(_trigger(store))
+    _ready(first)
+    first.stop()
+    # Changes while no trigger runs, then a trigger whose store answers only at the fourth try: it
+    # must not start from the server's clock (that would skip these) but wait for its position.
+    ticked = sandbox_conn.tick(changes=2)["changes"]
+    store.failures = 3
+    again = watch(_trigger(store))
+    event = again.wait_events(1)[0]
+    assert _keys(event["changes"]) == _keys(ticked)
+    assert store.failures == 0
+
+
+def test_an_unreadable_stored_position_starts_from_the_clock(sandbox_conn: SandboxServer, watch: Any) -> None:
+    store = MemoryStateStore()
+    store.values[SmartArenaActivityEventTrigger().state_key()] = '{"since": "yesterday"}'
+    runner = watch(_trigger(store))
+    _ready(runner)
+    ticked = sandbox_conn.tick(changes=1)["changes"]
+    assert _keys(runner.wait_events(1)[0]["changes"]) == _keys(ticked)
 
 
 def test_a_new_poll_interval_keeps_the_position_other_filters_do_not_share_it() -> None:
