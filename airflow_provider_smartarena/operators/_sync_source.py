@@ -181,7 +181,7 @@ def _read_csv(text: str) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     for record in reader:
         # DictReader files surplus cells under the key None: the row does not fit the header.
-        extra = record.pop(None, None)  # type: ignore[call-overload]
+        extra = record.pop(None, None)
         if extra:
             yield reader.line_num, f"the row has {len(extra)} more cell(s) than the header has columns"
         else:
