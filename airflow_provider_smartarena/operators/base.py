@@ -200,7 +200,7 @@ def changed_fields(
     return out
 
 
-def result(
+def record_outcome(
     key: str | None,
     action: str,
     record: Mapping[str, Any] | None = None,
@@ -504,7 +504,7 @@ class SmartArenaRecordOperator(BaseOperator):
                 self.log.error(
                     "%s %r (record #%d) failed: %s", self._label(), item.key, item.index, item.error
                 )
-                outcome = result(item.key, FAILED, error=f"{type(item.error).__name__}: {item.error}")
+                outcome = record_outcome(item.key, FAILED, error=f"{type(item.error).__name__}: {item.error}")
             else:
                 assert item.outcome is not None
                 outcome = item.outcome
@@ -591,7 +591,7 @@ class SmartArenaRecordOperator(BaseOperator):
     # ---- applying one record ------------------------------------------------------------------
 
     def apply_record(self, hook: SmartArenaHook, values: dict[str, Any]) -> dict[str, Any]:
-        """Apply one validated record and return its outcome (see :func:`result`)."""
+        """Apply one validated record and return its outcome (see :func:`record_outcome`)."""
         assert self.resource is not None
         assert self.action is not None
         key = str(values[self.key_field])
@@ -607,7 +607,7 @@ class SmartArenaRecordOperator(BaseOperator):
     def _missing(self, key: str) -> dict[str, Any]:
         if self.missing_ok:
             self.log.info("%s %r does not exist; skipped (missing_ok)", self._label(), key)
-            return result(key, SKIPPED)
+            return record_outcome(key, SKIPPED)
         raise SmartArenaNotFoundError(
             f"{self._label()} {key!r} does not exist (set missing_ok=True to skip missing records)"
         )
@@ -617,13 +617,13 @@ class SmartArenaRecordOperator(BaseOperator):
     ) -> dict[str, Any]:
         if self.action == "create":
             if self.if_exists == "skip":
-                return result(key, SKIPPED, self.public(current))
+                return record_outcome(key, SKIPPED, self.public(current))
             if self.if_exists == "fail":
                 # A record that already holds exactly the wanted values is what an earlier attempt
                 # of this very task created (an Airflow retry): not a conflict.
                 differ = changed_fields(self._comparable(), values, current)
                 if not differ:
-                    return result(key, UNCHANGED, self.public(current))
+                    return record_outcome(key, UNCHANGED, self.public(current))
                 raise SmartArenaError(
                     f"{self._label()} {key!r} already exists with another {', '.join(differ)} "
                     "(if_exists='fail'; use if_exists='skip' or 'update', or the Upsert operator)"
@@ -648,7 +648,7 @@ class SmartArenaRecordOperator(BaseOperator):
                 raise
             return self._existing(hook, key, values, current)
         created = sorted(name for name in self.public(payload) if name != self.key_field)
-        return result(key, CREATED, self.public(self._merged(response, payload)), created)
+        return record_outcome(key, CREATED, self.public(self._merged(response, payload)), created)
 
     def _update(
         self, hook: SmartArenaHook, key: str, values: dict[str, Any], current: dict[str, Any]
@@ -662,7 +662,7 @@ class SmartArenaRecordOperator(BaseOperator):
         if self.action == "update":
             changed += [f.name for f in update.fields if f.secret and values.get(f.name) is not None]
         if not changed:
-            return result(key, UNCHANGED, self.public(current))
+            return record_outcome(key, UNCHANGED, self.public(current))
         payload = {self.key_field: key, **{name: values[name] for name in changed}}
         try:
             response = hook.update_record(self.resource, payload)
@@ -671,7 +671,7 @@ class SmartArenaRecordOperator(BaseOperator):
                 return self._missing(key)
             raise
         merged = self._merged(response, {**current, **payload})
-        return result(key, UPDATED, self.public(merged), changed)
+        return record_outcome(key, UPDATED, self.public(merged), changed)
 
     def _delete(self, hook: SmartArenaHook, key: str, values: dict[str, Any]) -> dict[str, Any]:
         assert self.resource is not None
@@ -681,12 +681,12 @@ class SmartArenaRecordOperator(BaseOperator):
         extra = {name: v for name, v in values.items() if name != self.key_field}
         if extra.get("delete_mode") == DeleteMode.PARTIAL and _soft_deleted(current):
             # A partial (soft) delete leaves the record listed, deactivated or archived.
-            return result(key, UNCHANGED, self.public(current))
+            return record_outcome(key, UNCHANGED, self.public(current))
         try:
             hook.delete_record(self.resource, key, **extra)
         except SmartArenaNotFoundError:
             return self._missing(key)
-        return result(key, DELETED, self.public(current))
+        return record_outcome(key, DELETED, self.public(current))
 
     # ---- helpers ------------------------------------------------------------------------------
 

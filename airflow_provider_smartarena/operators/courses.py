@@ -23,7 +23,7 @@ from airflow_provider_smartarena.operators.base import (
     UNCHANGED,
     UPDATED,
     SmartArenaRecordOperator,
-    result,
+    record_outcome,
 )
 from airflow_provider_smartarena.resources import (
     ADD_COURSE_USERS,
@@ -115,7 +115,7 @@ class _CourseUsersOperator(SmartArenaRecordOperator):
             after = [*enrolled, *change] if self.adding else [u for u in enrolled if u not in change]
             course = {**course, "users": after}
         done, left = ("added", "already_enrolled") if self.adding else ("removed", "not_enrolled")
-        return result(
+        return record_outcome(
             code,
             UPDATED if change else UNCHANGED,
             course,
@@ -174,13 +174,13 @@ class SmartArenaRenameCourseOperator(SmartArenaRecordOperator):
         if current is None:
             if taken is not None:
                 self.log.info("Course %r is already named %r; skipped", old, new)
-                return result(new, SKIPPED, taken, old_mapping_code=old)
+                return record_outcome(new, SKIPPED, taken, old_mapping_code=old)
             raise SmartArenaNotFoundError(f"Course {old!r} does not exist (nor does {new!r})")
         if taken is not None:
             raise SmartArenaError(f"Cannot rename course {old!r} to {new!r}: a course {new!r} already exists")
         response = hook.rename_course(old, new)
         record = self._merged(response, {**current, "mapping_code": new})
-        return result(new, UPDATED, record, ["mapping_code"], old_mapping_code=old)
+        return record_outcome(new, UPDATED, record, ["mapping_code"], old_mapping_code=old)
 
 
 __all__ = [
