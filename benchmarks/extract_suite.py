@@ -54,7 +54,7 @@ class Plan:
     contenders: list[str] = field(default_factory=lambda: list(ALL_CONTENDERS))
 
 
-def _sizes(records: int) -> dict[str, int]:
+def _sizes(records: int) -> dict[str, Any]:
     # Activities are capped at users x courses.
     return {"users": records // COURSES + 1, "courses": COURSES, "activities": records}
 

@@ -15,6 +15,7 @@ The children alternate (rotated order every repetition); medians are reported.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import tempfile
@@ -95,7 +96,7 @@ def child_importtime() -> None:
 
 
 CHILDREN: dict[str, Callable[[], dict[str, Any]]] = {
-    **{f"imports-{group}": (lambda g=group: child_imports(g)) for group in GROUPS},
+    **{f"imports-{group}": functools.partial(child_imports, group) for group in GROUPS},
     "dagbag": child_dagbag,
 }
 
@@ -122,14 +123,14 @@ def heaviest_imports(stderr: str, top: int = 8) -> list[dict[str, Any]]:
         name = parts[2].rstrip()
         depth = (len(name) - len(name.lstrip())) // 2
         entries.append((depth, name.strip(), int(parts[1])))
-    direct = []
+    direct: list[dict[str, Any]] = []
     for index, (depth, name, cumulative) in enumerate(entries):
         parent = next((n for d, n, _ in entries[index + 1 :] if d == depth - 1), None)
         if name.startswith("airflow_provider_smartarena") or parent is None:
             continue
         if parent.startswith("airflow_provider_smartarena"):
             direct.append({"module": name, "imported_by": parent, "ms": cumulative / 1000})
-    return sorted(direct, key=lambda d: -d["ms"])[:top]
+    return sorted(direct, key=lambda d: d["ms"], reverse=True)[:top]
 
 
 def _importtime(home: str) -> list[dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""The performance targets set by the issues, judged against the figures.
+"""The provider's performance targets, each judged against the measured figures.
+
+Every target restates a requirement of the project's issue tracker (``issues show N``; N is the
+verdict's ``issue`` column): extraction speed and CPU against the network floor, memory that stays
+flat as the data grows, hook streaming and sync throughput.
 
 Each verdict is ``met``, ``not met`` or ``not measured``; where a target is not met, the gap is
 explained from the figures themselves and a follow-up is proposed.
@@ -14,8 +18,11 @@ from airflow_provider_smartarena.transfers._loader import DEFAULT_BATCH_SIZE
 from benchmarks import extract_suite, hook_suite, sync_suite
 from benchmarks.extract_suite import PAGE_SIZE
 
-RSS_FLAT_MB = 20.0  # issue 3's bound for "does not grow", used for issue 5's "flat" too
-#: The size issue 5 sets its speed and CPU targets at; judged there when measured.
+#: How much the peak resident memory may rise from the smaller run to the larger for memory to count
+#: as not growing (the hook's streaming requirement, issue 3; the extraction's, issue 5, reuses it).
+RSS_FLAT_MB = 20.0
+#: The number of records at which the extraction's speed and CPU targets are stated (issue 5); the
+#: verdicts use the figures at this size when the run measured it, else the largest size it did.
 ISSUE_RECORDS = 100_000
 
 

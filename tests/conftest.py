@@ -35,7 +35,7 @@ from tests import _airflow
 from tests._airflow import migrate
 from tests.hook.scripted import Route, ScriptedServer
 
-SANDBOX_OPTIONS = {"seed": 1, "users": 50, "courses": 10, "activities": 500}
+SANDBOX_OPTIONS: dict[str, Any] = {"seed": 1, "users": 50, "courses": 10, "activities": 500}
 AIRFLOW_V_3 = int(airflow_version.split(".")[0]) >= 3
 PACKAGE = SmartArenaHook.__module__.split(".")[0]
 

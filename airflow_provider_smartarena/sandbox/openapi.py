@@ -44,7 +44,7 @@ class _Builder:
             "oneOf": [
                 self.schema_of(schemas.Page[record]),
                 self.schema_of(schemas.DataList[record]),
-                self.schema_of(list[record]),  # type: ignore[valid-type]
+                self.schema_of(list[record]),
             ]
         }
 

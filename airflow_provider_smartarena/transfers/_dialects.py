@@ -141,12 +141,12 @@ class Dialect:
 
     # ------------------------------------------------------------------ DML
 
-    def _values(self, count: int) -> str:
+    def _placeholders(self, count: int) -> str:
         return ", ".join([self.placeholder] * count)
 
     def insert_sql(self, spec: TableSpec) -> str:
         cols = ", ".join(spec.column_names)
-        return f"INSERT INTO {spec.name} ({cols}) VALUES ({self._values(len(spec.columns))})"
+        return f"INSERT INTO {spec.name} ({cols}) VALUES ({self._placeholders(len(spec.columns))})"
 
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         """Insert ``rows``, or update the row with the same key unless it is newer. Not committed."""
@@ -170,7 +170,7 @@ class _OnConflictDialect(Dialect):
 
     def upsert_sql(self, spec: TableSpec, values: str | None = None) -> str:
         cols = ", ".join(spec.column_names)
-        values = values or f"({self._values(len(spec.columns))})"
+        values = values or f"({self._placeholders(len(spec.columns))})"
         updates = ", ".join(f"{c} = excluded.{c}" for c in spec.column_names if c not in spec.key)
         # The alias lets the condition name the target row even when the table is schema-qualified.
         sql = (

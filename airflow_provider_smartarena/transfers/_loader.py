@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # A transaction rewrites every index page it touches (and journals it first), and a table's key
-# index takes rows in no particular order: with 1000 rows a transaction, SQLite's upsert cost per
-# row doubled between 20k and 100k rows in the table; 5000 rows keep it a third lower, for some
-# 10 MB more held in memory, whatever the size of the result.
+# index takes rows in no particular order, so small transactions make the cost of a row grow with
+# the table. A larger batch touches each page once for more rows, at the price of the batch held in
+# memory (a few MB at this size, whatever the size of the result). `make bench` measures the
+# extraction with this default at several table sizes (docs/benchmarks.md).
 DEFAULT_BATCH_SIZE = 5000
 #: Seconds a run waits for another writer of the same stream (a nightly reconcile can take minutes).
 DEFAULT_LOCK_TIMEOUT = 600.0

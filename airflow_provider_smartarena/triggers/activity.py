@@ -40,7 +40,7 @@ async def _connected_hook(smartarena_conn_id: str) -> SmartArenaHook:
     hook = SmartArenaHook(smartarena_conn_id=smartarena_conn_id)
     # The hook reads its connection lazily with the blocking get_connection(); hand it the one
     # fetched above instead (an instance attribute takes precedence over the classmethod).
-    hook.get_connection = lambda conn_id: conn  # type: ignore[method-assign, assignment]
+    hook.get_connection = lambda conn_id: conn  # type: ignore[method-assign]
     return hook
 
 

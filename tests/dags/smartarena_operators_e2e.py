@@ -62,7 +62,7 @@ WORKPLACES = [
     {"mapping_code": "e2e-eng", "name": "Engineer"},
     {"mapping_code": "e2e-rep", "name": "Sales rep"},
 ]
-USERS = [
+USERS: list[dict[str, Any]] = [
     {
         "mapping_code": LEARNER,
         "email": "ana.e2e@example.com",
@@ -85,7 +85,7 @@ USERS = [
         "workplace_mapping_code": "e2e-rep",
     },
 ]
-CODES = {
+CODES: dict[str, list[str]] = {
     "branches": [b["mapping_code"] for b in BRANCHES],
     "locations": [r["mapping_code"] for r in LOCATIONS],
     "workplaces": [r["mapping_code"] for r in WORKPLACES],
@@ -100,7 +100,7 @@ def _keys(resource: str) -> list[dict[str, str]]:
 
 def _admin(path: str, body: dict[str, Any] | None = None) -> Any:
     """Call the sandbox admin API, which lives next to the API on the connection's host."""
-    host = BaseHook.get_connection("smartarena_default").host.rstrip("/")
+    host = (BaseHook.get_connection("smartarena_default").host or "").rstrip("/")
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         f"{host}/_sandbox/{path}",

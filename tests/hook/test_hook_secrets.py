@@ -38,7 +38,7 @@ def test_token_and_secret_are_registered_with_the_masker(hook: SmartArenaHook, f
     hook.get_locations()
     token = hook._tokens.get()
     assert redact(f"Bearer {token}") == "Bearer ***"
-    assert redact(f"client_secret: {fresh_sandbox.client_secret}").endswith(": ***")
+    assert str(redact(f"client_secret: {fresh_sandbox.client_secret}")).endswith(": ***")
 
 
 def test_a_renewed_token_is_masked_too(hook: SmartArenaHook, fresh_sandbox: Any) -> None:

@@ -152,7 +152,7 @@ def test_concurrent_paging_overlaps_requests_on_a_slow_server(fresh_sandbox: Any
             with lock:
                 in_flight -= 1
 
-    session.request = counting  # type: ignore[method-assign]
+    session.request = counting
 
     def peak_in_flight(concurrency: int) -> int:
         nonlocal peak
@@ -175,7 +175,7 @@ def test_concurrent_paging_holds_a_bounded_number_of_pages(fresh_sandbox: Any, m
     fetched = fresh_sandbox.stats()["by_route"]["GET /api/usercourses"]
     assert (first.number, second.number) == (1, 2)
     assert fetched <= 1 + 1 + 2 * 4  # page 1, the yielded page 2, and at most twice 4 ahead
-    pages.close()  # type: ignore[attr-defined]
+    pages.close()
 
 
 def test_token_expiry_mid_stream(fresh_sandbox: Any, make_hook: Any) -> None:

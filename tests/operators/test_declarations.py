@@ -35,7 +35,7 @@ ACTIONS = ("create", "update", "upsert", "delete")
 
 def _class(resource: str, action: str) -> type[SmartArenaRecordOperator]:
     module = importlib.import_module(f"airflow_provider_smartarena.operators.{MODULES.get(resource, 'org')}")
-    return getattr(module, f"SmartArena{action.title()}{resource.title()}Operator")  # type: ignore[no-any-return]
+    return getattr(module, f"SmartArena{action.title()}{resource.title()}Operator")
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -256,5 +256,5 @@ def test_example_dag_parses_without_import_errors() -> None:
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
     dag = bag.dags["smartarena_operators_e2e"]
-    assert dag.get_task("course").course_start_date == "{{ ds }}"  # type: ignore[attr-defined]
-    assert dag.get_task("wait_for_completion").deferrable  # type: ignore[attr-defined]
+    assert dag.get_task("course").course_start_date == "{{ ds }}"
+    assert dag.get_task("wait_for_completion").deferrable

@@ -39,7 +39,7 @@ from airflow_provider_smartarena.sandbox.testing import SandboxServer
 from ._support import writes
 from .test_declarations import _class
 
-ANA = {
+ANA: dict[str, Any] = {
     "mapping_code": "t-ana",
     "email": "ana.t@example.com",
     "firstname": "Ana",
@@ -150,7 +150,7 @@ def test_partial_delete_is_idempotent(sandbox_conn: SandboxServer, context: Any)
     assert writes(sandbox_conn) == before
 
 
-ORG_VALUES = {
+ORG_VALUES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "branch": ({"parent_mapping_code": "root", "name": "T"}, {"name": "T2"}),
     "location": ({"name": "T"}, {"name": "T2"}),
     "workplace": ({"name": "T"}, {"name": "T2"}),
@@ -162,7 +162,7 @@ ORG_VALUES = {
 def test_org_lifecycle(resource: str, sandbox_conn: SandboxServer, context: Any) -> None:
     plural = RESOURCES[resource].path.rsplit("/", 1)[1]
     initial, change = ORG_VALUES[resource]
-    key = {"mapping_code": f"t-{resource}"}
+    key: dict[str, Any] = {"mapping_code": f"t-{resource}"}
     assert _class(resource, "create")(task_id="c", **key, **initial).execute(context)["action"] == "created"
     assert _class(resource, "upsert")(task_id="u", **key, **initial).execute(context)["action"] == "unchanged"
     updated = _class(resource, "update")(task_id="u", **key, **change).execute(context)
@@ -173,7 +173,7 @@ def test_org_lifecycle(resource: str, sandbox_conn: SandboxServer, context: Any)
 
 
 def test_course_lifecycle(sandbox_conn: SandboxServer, context: Any) -> None:
-    course = {
+    course: dict[str, Any] = {
         "mapping_code": "t-course",
         "title": "Onboarding",
         "start_date": "2025-03-01",

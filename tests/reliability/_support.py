@@ -271,7 +271,8 @@ class FakeTaskInstance:
         self.xcom[key] = value
 
 
-def task_context(run_id: str = "reliability") -> dict[str, Any]:
+def task_context(run_id: str = "reliability") -> Any:
+    """The part of a task's context the operators read (typed Any: it is no whole ``Context``)."""
     return {"run_id": run_id, "ti": FakeTaskInstance()}
 
 

@@ -350,7 +350,7 @@ def test_sync_killed_mid_apply_then_rerun_completes_without_duplicates(
     api: SandboxServer, figures: Figures, tmp_path: Path, route: str, count: int
 ) -> None:
     users = sync_users(30)
-    arguments = {"users": users, "create_missing_refs": True, "max_concurrency": 4}
+    arguments: dict[str, Any] = {"users": users, "create_missing_refs": True, "max_concurrency": 4}
     api.set_faults(latency_ms=200)  # 30 users, 4 at a time: the last 10 take 600 ms at least
     api.reset_stats()
 

@@ -30,7 +30,7 @@ Hostile = Callable[[int, dict[str, Any], "Platform"], Reply | None]
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
 PAGE_SIZE = 4
 MAX_PAGES = 12
-FAST = {"retry_backoff": 0.005, "retry_max_wait": 1.0}
+FAST: dict[str, Any] = {"retry_backoff": 0.005, "retry_max_wait": 1.0}
 
 
 def activity(number: int, updated_at: str) -> dict[str, Any]:
@@ -326,9 +326,6 @@ class Mutable:
         self.reply = Reply(200, {"data": []})
         self.pages: list[Reply] = []
         self.server = ScriptedServer(self.route)
-
-    def records_since(self, since: str) -> list[dict[str, Any]]:
-        return [r for r in self.records if r["updated_at"] > since]
 
     def route(self, request: Request) -> Reply:
         if self.pages:

@@ -135,7 +135,7 @@ def test_no_secret_reaches_task_logs_xcom_rendered_fields_or_the_metadata_db(
 ) -> None:
     password, other_password = _secret("UserPassw0rd"), _secret("OtherPassw0rd")
     sync_passwords = [_secret(f"SyncPassw0rd{n}") for n in range(3)]
-    options = {"users": 40, "courses": 8, "activities": 800, "page_size": 100, "token_ttl": 2}
+    options: dict[str, Any] = {"users": 40, "courses": 8, "activities": 800, "page_size": 100, "token_ttl": 2}
     options |= {"latency_ms": 40, "error_rate": 0.05, "rate_limit_rate": 0.05, "retry_after": "0.1"}
     with local_sandbox(client_secret=_secret("ClientS3cret"), **options) as sandbox:
         run = AirflowRun(new_airflow_home(migrated_airflow, tmp_path / "airflow"))

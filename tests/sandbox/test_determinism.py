@@ -49,7 +49,7 @@ def test_reset_sizes(fresh_sandbox: SandboxServer) -> None:
 
 def test_db_persists_across_restart(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.sqlite"
-    options = {"seed": 4, "users": 15, "courses": 3, "activities": 20, "db": str(db)}
+    options: dict[str, Any] = {"seed": 4, "users": 15, "courses": 3, "activities": 20, "db": str(db)}
     with run_sandbox(**options) as first:
         api = Api(first)
         api.ok(api.post("/api/locations", {"mapping_code": "kept", "name": "Piran"}), 201)

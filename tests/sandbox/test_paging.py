@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
@@ -51,7 +53,7 @@ def test_default_paginator_metadata(read_api: Api) -> None:
 
 def test_next_page_urls_walk_everything(read_api: Api) -> None:
     url: str | None = f"{read_api.server.url}/api/usercourses?modules_data=0"
-    seen = []
+    seen: list[Any] = []
     while url:
         body = read_api.ok(read_api.session.get(url, timeout=10))
         seen.extend(r["id"] for r in body["data"])

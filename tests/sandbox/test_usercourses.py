@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -149,7 +150,7 @@ def test_type_filter(read_api: Api, wanted: int) -> None:
 
 
 def test_timezone_flag_renders_local_time() -> None:
-    options = {"seed": 3, "users": 10, "courses": 4, "activities": 30, "in_thread": True}
+    options: dict[str, Any] = {"seed": 3, "users": 10, "courses": 4, "activities": 30, "in_thread": True}
     with run_sandbox(**options) as utc_box, run_sandbox(timezone="Europe/Ljubljana", **options) as local_box:
         utc_rows = utc_box.state("usercourses", modules_data=False)
         local_rows = local_box.state("usercourses", modules_data=False)
@@ -165,7 +166,7 @@ def test_timezone_flag_renders_local_time() -> None:
             r["id"] for r in local_rows if r["updated_at"] > boundary["updated_at"]
         ]
         offset = int(
-            datetime.strptime(boundary["updated_at"], FORMAT).replace(tzinfo=zone).utcoffset().total_seconds()
+            datetime.strptime(boundary["updated_at"], FORMAT).replace(tzinfo=zone).utcoffset().total_seconds()  # type: ignore[union-attr]
         )
         as_utc = shift(boundary["updated_at"], -offset)
         with_offset, _ = read_all(api, "/api/usercourses", updated_at=as_utc + "Z", modules_data=0)
@@ -175,7 +176,7 @@ def test_timezone_flag_renders_local_time() -> None:
 def test_cached_records_follow_every_change_they_are_made_of(api: Api, fresh_sandbox: SandboxServer) -> None:
     """Listed records are cached encoded; after each kind of change the listing is the ground truth."""
 
-    def listed(**params: object) -> dict[tuple[str, str], dict[str, object]]:
+    def listed(**params: Any) -> dict[tuple[str, str], dict[str, object]]:
         rows, _ = read_all(api, "/api/usercourses", **params)
         return {(r["user_mapping_code"], r["course_mapping_code"]): r for r in rows}
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -170,7 +170,9 @@ def normalize(sql_type: str, value: Any) -> Any:
     return str(value)
 
 
-def as_table(records: list[dict[str, Any]], columns: dict[str, str], key: tuple[str, ...]) -> dict[Any, Any]:
+def as_table(
+    records: list[dict[str, Any]], columns: Mapping[str, str], key: tuple[str, ...]
+) -> dict[Any, Any]:
     """Records keyed by their natural key, every documented column normalized."""
     return {
         tuple(str(r[k]) for k in key): {c: normalize(t, r.get(c)) for c, t in columns.items()}
@@ -181,7 +183,7 @@ def as_table(records: list[dict[str, Any]], columns: dict[str, str], key: tuple[
 def assert_same_table(
     actual: list[dict[str, Any]],
     expected: list[dict[str, Any]],
-    columns: dict[str, str],
+    columns: Mapping[str, str],
     key: tuple[str, ...],
 ) -> None:
     """Whole-table comparison, field by field (not counts)."""

@@ -282,7 +282,7 @@ def test_prefetch_stops_the_producer_when_the_consumer_stops() -> None:
 
     stream = prefetch(endless(), depth=2)
     assert next(stream) == 1
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
     assert closed.wait(5)
 
 
@@ -304,7 +304,7 @@ def test_prefetch_runs_ahead_by_depth_or_by_budget_whichever_holds_more(budget: 
     time.sleep(0.2)  # it would have run further by now if it could
     assert len(made) == held + 2
     assert [next(stream)[0] for _ in range(5)] == [1, 2, 3, 4, 5]  # in order, nothing lost
-    stream.close()  # type: ignore[attr-defined]
+    stream.close()
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,7 @@ def test_a_page_builds_the_rows_one_record_at_a_time_would(database: str) -> Non
     from airflow_provider_smartarena.transfers._loader import RowBuilder
 
     builder = RowBuilder(user_courses_spec("t"), get_dialect(database, "?"), UTC, dt.datetime(2025, 1, 1))
-    plain = {
+    plain: dict[str, Any] = {
         "user_mapping_code": "u-1",
         "course_mapping_code": "c-1",
         "updated_at": "2025-01-01 10:00:00",
@@ -365,7 +365,7 @@ def test_records_decoded_from_a_body_build_the_rows_their_dicts_would(database: 
 
     builder = RowBuilder(user_courses_spec("t"), get_dialect(database, "?"), UTC, dt.datetime(2025, 1, 1))
     base = {"course_mapping_code": "c-1", "updated_at": "2025-01-01 10:00:00"}
-    records = [
+    records: list[dict[str, Any]] = [
         {**base, "user_mapping_code": "u-1", "modules": [{"id": 1, "title": "Požarna varnost", "x": None}]},
         {**base, "user_mapping_code": "u-2", "modules": None, "live_sessions": {"at": "2025-01-02"}},
         {**base, "user_mapping_code": "u-3", "live_sessions": '[{"id": 5}]'},  # JSON text already: kept

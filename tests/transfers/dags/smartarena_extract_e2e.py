@@ -66,7 +66,7 @@ def smartarena_extract_e2e() -> None:
             (r["user_mapping_code"], r["course_mapping_code"], r["updated_at"]) for r in truth
         )
         start = f"{ds} 00:00:00"
-        end = pendulum.parse(start).add(days=1).strftime("%Y-%m-%d %H:%M:%S")
+        end = pendulum.from_format(start, "YYYY-MM-DD HH:mm:ss").add(days=1).strftime("%Y-%m-%d %H:%M:%S")
         in_window = sorted(
             (r["user_mapping_code"], r["course_mapping_code"])
             for r in truth
