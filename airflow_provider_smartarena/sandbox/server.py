@@ -26,7 +26,7 @@ class SandboxHttpProtocol(HttpToolsProtocol):
         cast("dict[str, Any]", self.scope)[TRANSPORT_KEY] = self.transport
 
 
-class SandboxServer(uvicorn.Server):
+class SandboxUvicornServer(uvicorn.Server):
     """uvicorn's server that also runs the live activity (``--live RATE``) while it serves.
 
     The live steps run as a task on the server's own event loop, between requests, so they never
@@ -82,7 +82,7 @@ def base_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def build_server(config: SandboxConfig) -> tuple[SandboxServer, socket.socket, SandboxState]:
+def build_server(config: SandboxConfig) -> tuple[SandboxUvicornServer, socket.socket, SandboxState]:
     """The uvicorn server, its listening socket and the sandbox state (not yet serving)."""
     state = SandboxState(config)
     uv_config = uvicorn.Config(
@@ -96,4 +96,4 @@ def build_server(config: SandboxConfig) -> tuple[SandboxServer, socket.socket, S
         server_header=False,
         backlog=2048,
     )
-    return SandboxServer(uv_config, state), bind_socket(config.host, config.port), state
+    return SandboxUvicornServer(uv_config, state), bind_socket(config.host, config.port), state
