@@ -179,3 +179,17 @@ def test_a_deleted_user_is_marked_in_the_users_snapshot(
             "SELECT _deleted_at FROM smartarena_users WHERE mapping_code = ?", (gone,)
         ).fetchone()
     assert deleted_at is not None
+
+
+def test_the_stream_writers_share_a_one_slot_pool_and_the_snapshots_mark_deletions() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "smartarena_usercourses_to_warehouse.py"))
+    assert not bag.import_errors, bag.import_errors
+    incremental = bag.dags["smartarena_usercourses_to_warehouse"]
+    reconcile = bag.dags["smartarena_usercourses_reconcile"]
+    writers = [incremental.get_task("extract_usercourses"), reconcile.get_task("reconcile_usercourses")]
+    assert {task.pool for task in writers} == {"smartarena_user_courses_stream"}
+    snapshots = [task for task in incremental.tasks if task.task_id.startswith("snapshot_")]
+    assert len(snapshots) == 3
+    assert all(getattr(task, "mark_deleted", False) for task in snapshots)
