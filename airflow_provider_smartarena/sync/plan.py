@@ -328,11 +328,6 @@ def is_protected(record: Mapping[str, Any]) -> bool:
     return str(record.get("synch_protected") or 0).strip() == "1"
 
 
-def is_deactivated(record: Mapping[str, Any]) -> bool:
-    """A user already partially deleted (kept, but deactivated): :meth:`DeleteMode.soft_deleted`."""
-    return DeleteMode.soft_deleted(record)
-
-
 # ---------------------------------------------------------------------------------------------
 # planning
 

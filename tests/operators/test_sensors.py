@@ -15,6 +15,7 @@ from airflow.providers.common.compat.sdk import (
 )
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_smartarena.activity import status_reached
 from airflow_provider_smartarena.enums import ActivityStatus
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
@@ -27,7 +28,6 @@ from airflow_provider_smartarena.triggers.activity import (
     SmartArenaActivityTrigger,
     SmartArenaCourseCompletionTrigger,
     SmartArenaPollingTrigger,
-    status_reached,
 )
 
 S = ActivityStatus

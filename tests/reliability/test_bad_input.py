@@ -352,8 +352,10 @@ def test_bad_values_for_an_operator_fail_before_any_request(
         if name == "mapping_code" and operator.__name__.startswith("SmartArenaUpsert") and what == "missing":
             continue
         context = {"ti": FakeTaskInstance(), "params": {}}
+        # As keywords, fields named like a task argument take their own names (user_email ...).
+        keywords = {operator.field_attributes[k]: v for k, v in values.items()}
         error = refused(
-            lambda values=values, context=context: operator(task_id="t", **values).execute(context)
+            lambda keywords=keywords, context=context: operator(task_id="t", **keywords).execute(context)
         )
         if not isinstance(error, SmartArenaInputError) or error.field != name:
             wrong.append(f"{name} ({what}): {error}")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_smartarena.operators._sync_plan import (
+from airflow_provider_smartarena.sync.plan import (
     DeleteThreshold,
     ManagedFilter,
     PlannedAction,

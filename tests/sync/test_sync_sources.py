@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, redact
 
-from airflow_provider_smartarena.operators._sync_source import clean_rows, read_path
 from airflow_provider_smartarena.operators.sync import SmartArenaUserSyncOperator
 from airflow_provider_smartarena.resources import USERS
+from airflow_provider_smartarena.sync.source import clean_rows, read_path
 
 from .conftest import person, users_by_code, writes
 

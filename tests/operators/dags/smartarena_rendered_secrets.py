@@ -33,7 +33,7 @@ def smartarena_rendered_secrets() -> None:
     SmartArenaUpsertUserOperator(
         task_id="upsert_one",
         mapping_code="{{ dag_run.conf['one']['mapping_code'] }}",
-        email="{{ dag_run.conf['one']['email'] }}",
+        user_email="{{ dag_run.conf['one']['email'] }}",
         firstname="One",
         lastname="Record",
         password="{{ dag_run.conf['one']['password'] }}",
