@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import logging
 import os
 import sys
@@ -55,20 +56,31 @@ def fresh_sandbox(sandbox: SandboxServer) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture(scope="session")
-def migrated_airflow(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An Airflow home whose SQLite metadata database is migrated once per test session.
+def migrated_airflow(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow home whose SQLite metadata database is migrated once, for tests to copy.
 
-    xdist workers share it: the first to get the lock migrates, the others wait and copy.
+    ``airflow db migrate`` costs tens of seconds of CPU; a copy, milliseconds. The migrated home is
+    kept in pytest's cache directory (``.pytest_cache``; ``--cache-clear`` or ``make clean`` drop
+    it), keyed by the Airflow version and the interpreter, so that later sessions do not migrate
+    again. Without the cache plugin (``-p no:cacheprovider``) it lives in this session's temporary
+    directory. xdist workers share it: the first to get the lock migrates, the others wait.
     """
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # this session's directory, above every worker's own
-    shared = root / "smartarena-airflow-template"
-    shared.mkdir(exist_ok=True)
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        key = hashlib.sha256(f"{airflow_version} {sys.executable}".encode()).hexdigest()[:12]
+        shared = Path(cache.mkdir(f"smartarena-airflow-{airflow_version}-{key}"))
+    else:
+        root = tmp_path_factory.getbasetemp()
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            root = root.parent  # this session's directory, above every worker's own
+        shared = root / "smartarena-airflow-template"
+        shared.mkdir(exist_ok=True)
     with (shared / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not (shared / "migrated").exists():
+                # A migration cut short leaves a database in between versions: start again.
+                (shared / "airflow.db").unlink(missing_ok=True)
                 migrate(shared)
                 (shared / "migrated").touch()
         finally:

@@ -36,8 +36,10 @@ def test_cli_as_a_subprocess(fresh_sandbox: SandboxServer, tmp_path: Path) -> No
     good = _start(["--json", "report.json"], fresh_sandbox.connection_json(timezone="UTC"), tmp_path)
     bad_conn = connection_json(fresh_sandbox.url, login=fresh_sandbox.client_id, password=WRONG_SECRET)
     bad = _start(["--conn-id", "smartarena_default"], bad_conn, tmp_path)
-    out, err = good.communicate(timeout=60)
-    bad_out, bad_err = bad.communicate(timeout=60)
+    # A bound against a hang, not a speed check: each child imports Airflow, which on a loaded
+    # machine took longer than a minute (the probe itself had answered in under a second).
+    out, err = good.communicate(timeout=240)
+    bad_out, bad_err = bad.communicate(timeout=240)
 
     assert good.returncode == 0, err
     assert out.startswith(f"Smart ARENA probe (full) of {fresh_sandbox.url}")

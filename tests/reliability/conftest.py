@@ -1,8 +1,8 @@
 """Fixtures of the reliability and security suite.
 
-The sandbox fixtures (``sandbox``, ``fresh_sandbox``) come from ``tests/conftest.py``; the hook
-fixtures (``make_hook``, ``scripted``, ``log_events``) too; the
-``warehouse`` fixture (SQLite, PostgreSQL, MariaDB namespaces) from ``tests/transfers/conftest.py``.
+The sandbox fixtures (``sandbox``, ``fresh_sandbox``) and the hook fixtures (``make_hook``,
+``scripted``, ``log_events``) come from ``tests/conftest.py``; the ``warehouse`` fixture (SQLite,
+PostgreSQL, MariaDB namespaces) from ``tests/transfers/conftest.py``.
 Tests marked ``soak`` run only with ``SMARTARENA_SOAK=1`` (``make soak``).
 """
 
