@@ -60,6 +60,12 @@ def _process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.
         _stop(process)
 
 
+def _signal(processes: list[subprocess.Popen[bytes] | None]) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -183,11 +189,15 @@ def deployment(migrated_airflow: Path, tmp_path_factory: pytest.TempPathFactory)
         deploy = Deployment(home=home, env=env, sandbox=sandbox, warehouse=warehouse, logs=logs)
         with deploy.stack:
             # Everything starts at once; only the task runs need the api-server (Execution API).
-            deploy.stack.enter_context(_process(env, logs / "dag-processor.log", "dag-processor"))
-            deploy.stack.enter_context(_process(env, logs / "scheduler.log", "scheduler"))
+            started = [
+                deploy.stack.enter_context(_process(env, logs / "dag-processor.log", "dag-processor")),
+                deploy.stack.enter_context(_process(env, logs / "scheduler.log", "scheduler")),
+            ]
             deploy.start_triggerer()
             deploy.stack.callback(lambda: deploy.triggerer and deploy.stop_triggerer())
             deploy.stack.enter_context(api_server(env, port, logs / "api-server.log"))
+            # Runs first at the end: all stop at once rather than one after the other.
+            deploy.stack.callback(lambda: _signal([*started, deploy.triggerer]))
             assert wait_until(deploy.watcher_ready, timeout=240, interval=1), deploy.tail()
             yield deploy
 
