@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
 from tests._airflow import (
@@ -56,6 +58,12 @@ def _process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.
         yield process
     finally:
         _stop(process)
+
+
+def _signal(processes: list[subprocess.Popen[bytes] | None]) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -96,6 +104,14 @@ class Deployment:
             " WHERE a.name = 'smartarena_activity' ORDER BY e.id"
         )
         return [json.loads(extra) if isinstance(extra, str) else extra for (extra,) in rows]
+
+    def summaries(self) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT value FROM xcom WHERE dag_id = ? AND task_id = 'completions_by_org_unit'"
+            " AND key = 'return_value' ORDER BY run_id",
+            DAG_ID,
+        )
+        return [json.loads(value) for (value,) in rows]
 
     def start_triggerer(self) -> None:
         log = self.logs / "triggerer.log"
@@ -152,6 +168,15 @@ def deployment(migrated_airflow: Path, tmp_path_factory: pytest.TempPathFactory)
             AIRFLOW__CORE__PARALLELISM="2",
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
             AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+            # Started together, the processes would each write an airflow.cfg with keys of their
+            # own: the triggerer could not decrypt the watcher's arguments, the api-server would
+            # refuse the scheduler's task tokens. One set of keys for all of them.
+            AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
+            AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(32),
+            AIRFLOW__API__SECRET_KEY=secrets.token_hex(32),
+            # Other Airflow deployments on this machine must not hold the log servers' ports.
+            AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
+            AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
             AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="2",
             # One parse registers the DAG and its watcher; re-parsing would only cost CPU.
             AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="600",
@@ -164,11 +189,15 @@ def deployment(migrated_airflow: Path, tmp_path_factory: pytest.TempPathFactory)
         deploy = Deployment(home=home, env=env, sandbox=sandbox, warehouse=warehouse, logs=logs)
         with deploy.stack:
             # Everything starts at once; only the task runs need the api-server (Execution API).
-            deploy.stack.enter_context(_process(env, logs / "dag-processor.log", "dag-processor"))
-            deploy.stack.enter_context(_process(env, logs / "scheduler.log", "scheduler"))
+            started = [
+                deploy.stack.enter_context(_process(env, logs / "dag-processor.log", "dag-processor")),
+                deploy.stack.enter_context(_process(env, logs / "scheduler.log", "scheduler")),
+            ]
             deploy.start_triggerer()
             deploy.stack.callback(lambda: deploy.triggerer and deploy.stop_triggerer())
             deploy.stack.enter_context(api_server(env, port, logs / "api-server.log"))
+            # Runs first at the end: all stop at once rather than one after the other.
+            deploy.stack.callback(lambda: _signal([*started, deploy.triggerer]))
             assert wait_until(deploy.watcher_ready, timeout=240, interval=1), deploy.tail()
             yield deploy
 
@@ -201,6 +230,14 @@ def test_a_burst_of_activity_makes_exactly_one_asset_triggered_run(deployment: D
             )
         }
     assert _keys(ticked) <= loaded
+    # The summary read the event it was triggered by.
+    (summary,) = deployment.summaries()
+    assert (summary["events"], summary["changes_reported"]) == (1, 5)
+    finished = len(
+        {(c["user_mapping_code"], c["course_mapping_code"]) for c in ticked if c["status"] in (2, 3, 4)}
+    )
+    assert sum(summary["new_completions_by_org_unit"].values()) == finished
+    assert summary["org_units"]
 
 
 def test_the_payload_holds_no_personal_data(deployment: Deployment) -> None:
