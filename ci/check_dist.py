@@ -3,8 +3,9 @@ each with exactly the files a user needs, and metadata that say what the package
 
 The expected files are the checkout's own (those git tracks or would track, as the build backend
 picks them): the wheel holds the package (with ``py.typed``) and its metadata; the sdist adds the
-examples, the docs, README, CHANGELOG, LICENSE and pyproject.toml. Nothing else: no virtualenv,
-demo or Airflow home, benchmark output, tests or their temporary files, caches or bytecode.
+examples, the docs (not the benchmark results and charts ``make bench`` writes there), README,
+CHANGELOG, LICENSE and pyproject.toml. Nothing else: no virtualenv, demo or Airflow home,
+benchmark output, tests or their temporary files, caches or bytecode.
 Standard library only.
 
     python ci/check_dist.py [DIST_DIR]
@@ -44,6 +45,8 @@ FORBIDDEN_PARTS = {
     "dist",
     "build",
 }
+# Benchmark output (`make bench` writes these under docs/) is not shipped.
+BENCHMARK_OUTPUT = ("docs/benchmarks", "docs/images/")
 FORBIDDEN_SUFFIXES = (".pyc", ".pyo", ".db", ".sqlite", ".log", ".whl", ".tar.gz")
 REQUIRED_CLASSIFIERS = {
     "Development Status :: 3 - Alpha",
@@ -77,8 +80,10 @@ def forbidden(names: set[str]) -> list[str]:
     bad = []
     for name in sorted(names):
         parts = name.split("/")
-        if any(p in FORBIDDEN_PARTS or p.startswith(".venv") for p in parts) or name.endswith(
-            FORBIDDEN_SUFFIXES
+        if (
+            any(p in FORBIDDEN_PARTS or p.startswith(".venv") for p in parts)
+            or name.endswith(FORBIDDEN_SUFFIXES)
+            or name.startswith(BENCHMARK_OUTPUT)
         ):
             bad.append(name)
     return bad
@@ -122,7 +127,8 @@ def check_sdist(path: Path, ver: str) -> list[str]:
     problems = [f"sdist: {n} is outside {top}" for n in sorted(names) if not n.startswith(top)]
     inside = {n[len(top) :] for n in names if n.startswith(top)}
     # The build backend always adds .gitignore (it is how the sdist rebuilds with the same selection).
-    problems += same("sdist", inside, checkout_files(*SDIST_ROOTS) | {"PKG-INFO", ".gitignore"})
+    expected = {n for n in checkout_files(*SDIST_ROOTS) if not n.startswith(BENCHMARK_OUTPUT)}
+    problems += same("sdist", inside, expected | {"PKG-INFO", ".gitignore"})
     problems += [f"sdist: links are not expected: {m.name}" for m in members if m.issym() or m.islnk()]
     problems += [f"sdist: must not ship {n}" for n in forbidden(inside)]
     return problems + check_metadata(metadata, "sdist")
