@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -56,6 +57,7 @@ DAGS = ROOT / "dags_examples"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 WORKERS = ("lane-worker-a", "lane-worker-b")
 TERMINAL = {"success", "failed"}
+TRIGGER_STARTED = re.compile(rb'"event":"trigger [^"]+ starting"')
 ACTIVE_TI = {"scheduled", "queued", "running", "deferred", "up_for_retry", "up_for_reschedule", "restarting"}
 # Task states a run may end with: a branch skips what it does not take.
 TI_OK = {"success", "skipped"}
@@ -253,6 +255,10 @@ class Ticker:
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
@@ -506,7 +512,7 @@ def run_lane(args: argparse.Namespace) -> dict[str, Any]:
             def settled() -> bool:
                 processes.check_alive()
                 tis = observed.poll(api)
-                if not ticker._thread.is_alive() and (observed.deferred or time.monotonic() > gate):
+                if not ticker.running and (observed.deferred or time.monotonic() > gate):
                     log(f"learners start progressing ({len(observed.deferred)} task(s) deferred so far)")
                     ticker.start()
                 return _all_done(api, tis, triggered)
@@ -527,15 +533,21 @@ def run_lane(args: argparse.Namespace) -> dict[str, Any]:
 
             tis = observed.poll(api)
             runs = api.all("/api/v2/dags/~/dagRuns", "dag_runs")
-            figures.update(check_results(runs, tis, triggered, observed, home / "logs"))
+            figures.update(check_results(runs, tis, triggered, observed))
             check_warehouse(warehouse_db, sandbox)
             log("the warehouse equals the sandbox's ground truth")
             ticker = None
             processes.stop_all()
+            check_triggerer(observed, home / "logs")
+            log(f"{len(observed.deferred)} deferred task(s) ran their trigger on the triggerer and resumed")
             leaks = scan_secrets(
                 [home / "logs", logs],
-                {"client secret": sandbox.client_secret}
-                | {f"token #{i + 1}": t for i, t in enumerate(issued_tokens)},
+                {
+                    "Smart ARENA client secret": sandbox.client_secret,
+                    "Airflow JWT secret": env["AIRFLOW__API_AUTH__JWT_SECRET"],
+                    "Fernet key": env["AIRFLOW__CORE__FERNET_KEY"],
+                }
+                | {f"Smart ARENA token #{i + 1}": t for i, t in enumerate(issued_tokens)},
             )
             if leaks:
                 raise LaneError("secrets in logs:\n" + "\n".join(leaks))
@@ -575,7 +587,6 @@ def check_results(
     tis: list[dict[str, Any]],
     triggered: list[tuple[str, str]],
     observed: Observed,
-    home_logs: Path,
 ) -> dict[str, Any]:
     problems = [f"run {r['dag_id']}/{r['dag_run_id']}: {r['state']}" for r in runs if r["state"] != "success"]
     problems += [
@@ -595,19 +606,6 @@ def check_results(
     not_resumed = [key for key in observed.deferred if by_key[key]["state"] != "success"]
     if not_resumed:
         raise LaneError(f"deferred tasks that did not resume to success: {not_resumed}")
-    # The triggerer writes what a trigger did next to the attempt's log, as `attempt=N.log.trigger.<job>.log`:
-    # an event there proves the trigger ran on the triggerer and fired.
-    fired = [
-        key
-        for key in observed.deferred
-        if any(
-            b"Trigger fired event" in path.read_bytes()
-            for path in (home_logs / f"dag_id={key[0]}" / f"run_id={key[1]}" / f"task_id={key[2]}").rglob("*")
-            if ".trigger." in path.name and (key[3] < 0 or f"map_index={key[3]}" in str(path))
-        )
-    ]
-    if len(fired) != len(observed.deferred):
-        raise LaneError(f"no trigger event in the logs of {sorted(observed.deferred - set(fired))}")
     deferred_tasks = sorted({key[2] for key in observed.deferred})
     return {
         "dag_runs": len(runs),
@@ -619,6 +617,26 @@ def check_results(
         "deferred_and_resumed": len(observed.deferred),
         "deferred_tasks": deferred_tasks,
     }
+
+
+def check_triggerer(observed: Observed, home_logs: Path) -> None:
+    """Every deferred task's trigger ran on the triggerer (its resumption was checked before).
+
+    The triggerer logs each trigger next to the attempt's log, as ``attempt=N.log.trigger.<job>.log``;
+    a "trigger ... starting" line there proves that the triggerer, not a worker, ran it. Read after
+    the triggerer stopped: it writes those files asynchronously, and the last lines may lag.
+    """
+    ran = [
+        key
+        for key in observed.deferred
+        if any(
+            TRIGGER_STARTED.search(path.read_bytes())
+            for path in (home_logs / f"dag_id={key[0]}" / f"run_id={key[1]}" / f"task_id={key[2]}").rglob("*")
+            if ".trigger." in path.name and (key[3] < 0 or f"map_index={key[3]}" in str(path))
+        )
+    ]
+    if len(ran) != len(observed.deferred):
+        raise LaneError(f"no triggerer log for {sorted(observed.deferred - set(ran))}")
 
 
 def check_warehouse(database: str, sandbox: SandboxServer) -> None:
