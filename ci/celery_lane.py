@@ -208,6 +208,16 @@ def redis_ping(url: str) -> None:
     redis.Redis.from_url(url, socket_timeout=5).ping()
 
 
+def forget_queue(url: str, queue: str) -> None:
+    """Delete the broker's keys of this run's queue (its messages and Kombu's binding of it)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    with contextlib.suppress(redis.RedisError):
+        for key in list(client.scan_iter(match=f"*{queue}*")):
+            client.delete(key)
+
+
 # ---------------------------------------------------------------------------------------- sandbox
 
 
@@ -422,6 +432,8 @@ def run_lane(args: argparse.Namespace) -> dict[str, Any]:
     (home / "lane_hostnames.py").write_text(HOSTNAMES_MODULE)
     processes = Processes(logs)
     ticker: Ticker | None = None
+    # A queue of its own on the shared broker: no other Celery app takes the lane's tasks, nor it theirs.
+    queue = f"lane-{run_id}"
     log(f"work directory {work}")
     redis_ping(args.broker)
     try:
@@ -432,9 +444,7 @@ def run_lane(args: argparse.Namespace) -> dict[str, Any]:
             # Unwound first: no component outlives the sandbox or the databases it uses.
             stack.callback(processes.stop_all)
             port = free_port()
-            env = airflow_env(
-                args.dags.resolve(), home, meta_db, warehouse_db, port, args.broker, f"lane-{run_id}"
-            )
+            env = airflow_env(args.dags.resolve(), home, meta_db, warehouse_db, port, args.broker, queue)
             env["AIRFLOW_CONN_SMARTARENA_DEFAULT"] = sandbox.connection_json()
             files = dag_files(args.dags.resolve())
             log("airflow db migrate")
@@ -565,6 +575,7 @@ def run_lane(args: argparse.Namespace) -> dict[str, Any]:
         if ticker is not None:
             ticker.stop()
         processes.stop_all()
+        forget_queue(args.broker, queue)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     figures["wall_s"] = round(time.monotonic() - started, 1)
