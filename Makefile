@@ -11,7 +11,8 @@ PYTEST_WORKERS ?= 2
 AF2_VENV ?= .venv-airflow2
 AF2_TESTS ?= tests/test_resources.py tests/test_provider_registration.py tests/hook tests/operators tests/transfers
 
-.PHONY: help venv demo airflow test test-fast soak test-airflow2 lint format sandbox clean bench bench-full bench-venv
+.PHONY: help venv demo airflow test test-fast soak test-airflow2 lint format sandbox clean bench bench-full bench-venv \
+	test-celery dist test-wheel
 
 help:
 	@echo "make demo       the example DAGs against a local sandbox into a SQLite warehouse"
@@ -20,6 +21,9 @@ help:
 	@echo "make test-fast  the inner loop: no Airflow or other subprocesses, no PostgreSQL/MariaDB, no benchmarks"
 	@echo "make soak       the reliability suite at soak scale (chaos, crashes, a minute of load), with figures"
 	@echo "make test-airflow2  a second lane on Airflow 2.11 (hook, operators, transfers, one DAG run)"
+	@echo "make test-celery  the example DAGs on CeleryExecutor (PostgreSQL, Redis, two workers), checked"
+	@echo "make dist       build the wheel and sdist into dist/ and check them (twine, file lists)"
+	@echo "make test-wheel install the built wheel into a clean venv and run the provider from it"
 	@echo "make bench      quick benchmarks (writes docs/benchmarks.md); make bench-full for the issues' sizes"
 	@echo "make lint       ruff check, ruff format --check and mypy"
 	@echo "make format     apply ruff formatting and safe fixes"
@@ -59,6 +63,39 @@ test-airflow2: venv
 	$(BIN)/uv pip install --quiet --python $(AF2_VENV)/bin/python --no-deps -e .
 	$(AF2_VENV)/bin/python -m pytest -p no:cacheprovider -n $(PYTEST_WORKERS) $(AF2_TESTS) $(PYTEST_ARGS)
 
+# The CeleryExecutor lane (ci/celery_lane.py): its own environment, pinned by ci/celery.txt.
+CELERY_VENV ?= .venv-celery
+CELERY_LANE_ARGS ?=
+
+test-celery: venv
+	@test -x $(CELERY_VENV)/bin/python || $(PYTHON) -m venv $(CELERY_VENV)
+	$(BIN)/uv pip sync --quiet --python $(CELERY_VENV)/bin/python ci/celery.txt
+	$(BIN)/uv pip install --quiet --python $(CELERY_VENV)/bin/python --no-deps -e .
+	$(CELERY_VENV)/bin/python ci/celery_lane.py $(CELERY_LANE_ARGS)
+
+# The release: built with the pinned tools of ci/dist.txt (no build isolation, so no unpinned
+# backend), checked by twine and ci/check_dist.py; test-wheel installs the wheel, not the checkout,
+# into a new virtualenv with the pins of uv.lock and runs the provider from there.
+DIST_VENV ?= .venv-dist
+WHEEL_VENV ?= .venv-wheel
+
+dist: venv
+	@test -x $(DIST_VENV)/bin/python || $(PYTHON) -m venv $(DIST_VENV)
+	$(BIN)/uv pip sync --quiet --python $(DIST_VENV)/bin/python ci/dist.txt
+	rm -rf dist
+	$(DIST_VENV)/bin/python -m build --no-isolation --outdir dist .
+	$(DIST_VENV)/bin/twine check --strict dist/*
+	$(DIST_VENV)/bin/python ci/check_dist.py dist
+
+test-wheel: dist
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(BIN)/uv export --quiet --frozen --no-hashes --no-dev --extra sandbox --no-emit-project \
+		--format requirements-txt -o $(WHEEL_VENV)/uv-lock.txt
+	$(BIN)/uv pip install --quiet --python $(WHEEL_VENV)/bin/python -r $(WHEEL_VENV)/uv-lock.txt \
+		"$$(ls dist/*.whl)[sandbox]"
+	cd $(WHEEL_VENV) && bin/python -I $(CURDIR)/ci/check_wheel.py
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -94,4 +131,4 @@ bench-full: bench-venv
 	$(BENCH_VENV)/bin/python -m benchmarks --mode full $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(AF2_VENV) $(BENCH_VENV) .bench .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(AF2_VENV) $(BENCH_VENV) $(CELERY_VENV) $(DIST_VENV) $(WHEEL_VENV) dist .bench .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the SQL servers the tests write to are up: PostgreSQL on 127.0.0.1:5432 (trust auth, db
-# `test`) and MariaDB on 127.0.0.1:3306 (root, no password, db `test`). Machines that already run
-# them are left alone; elsewhere they are installed from Debian's packages and started.
+# `test`) and MariaDB on 127.0.0.1:3306 (root, no password, db `test`), and the Redis broker of the
+# Celery lane on 127.0.0.1:6379. Machines that already run them are left alone; elsewhere they are
+# installed from Debian's packages and started.
 set -uo pipefail
 
 log() { printf '[services] %s\n' "$*"; }
@@ -49,7 +50,20 @@ ensure_mariadb() {
   mariadb -h 127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >/dev/null
 }
 
+redis_up() { command -v redis-cli >/dev/null && [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; }
+
+ensure_redis() {
+  if redis_up; then log "Redis is running"; else
+    command -v redis-server >/dev/null || { log "installing Redis"; apt_install redis-server; }
+    # No persistence: the broker's queues live as long as the CI run.
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null || true
+    for _ in $(seq 1 30); do redis_up && break; sleep 1; done
+    redis_up || { log "Redis did not start"; return 1; }
+  fi
+}
+
 status=0
 ensure_postgres || status=1
 ensure_mariadb || status=1
+ensure_redis || status=1
 exit $status

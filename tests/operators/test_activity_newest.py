@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from airflow_provider_smartarena.triggers.activity import _newest
+from airflow_provider_smartarena.activity import _newest
 
 
 def test_newest_of_laravel7_instants_is_on_the_servers_wall_clock() -> None:

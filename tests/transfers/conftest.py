@@ -198,5 +198,3 @@ def assert_same_table(
     assert not differences, f"{len(differences)} differing fields, e.g. {differences[:5]}"
 
 
-# The scripted loopback server of the hook tests, for paginators the sandbox never serves.
-from tests.hook.conftest import scripted  # noqa: E402, F401
