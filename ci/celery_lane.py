@@ -55,6 +55,7 @@ BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 DAGS = ROOT / "dags_examples"
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+STREAM_POOL = ("smartarena_user_courses_stream", "1", "one writer of the Smart ARENA activity stream")
 WORKERS = ("lane-worker-a", "lane-worker-b")
 TERMINAL = {"success", "failed"}
 TRIGGER_STARTED = re.compile(rb'"event":"trigger [^"]+ starting"')
@@ -454,6 +455,13 @@ def run_lane(args: argparse.Namespace) -> dict[str, Any]:
             if migrated.returncode != 0:
                 raise LaneError(f"airflow db migrate failed:\n{(migrated.stdout + migrated.stderr)[-4000:]}")
             figures["migrate_s"] = round(time.monotonic() - started, 1)
+            # The warehouse example's two writers of one stream share a one-slot pool (see the DAG
+            # file); a deployment creates it once, as make airflow and docker-compose's init do.
+            pool = subprocess.run(
+                [AIRFLOW, "pools", "set", *STREAM_POOL], env=env, capture_output=True, text=True, check=False
+            )
+            if pool.returncode != 0:
+                raise LaneError(f"airflow pools set failed:\n{(pool.stdout + pool.stderr)[-2000:]}")
 
             api = Api(f"http://127.0.0.1:{port}")
 
