@@ -13,7 +13,7 @@ import logging
 import threading
 from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -237,6 +237,41 @@ def read_with_one_retry(
             between()
     log.warning("The data moved again during the second read (%s)", "; ".join(passes[-1].drift))
     return False, passes
+
+
+def fields_present(record: Any) -> list[str]:
+    """The names of the fields ``record`` (a dict or a typed record) has a value for, never the values.
+
+    What an error may show of a record that cannot be identified: its values may be personal data.
+
+    :param record: a record as a page handler receives it.
+    """
+    if isinstance(record, Mapping):
+        return sorted(str(name) for name, value in record.items() if value is not None)
+    names: Sequence[str] = getattr(record, "__struct_fields__", ())
+    return sorted(name for name in names if getattr(record, name, None) is not None)
+
+
+def keyless_records_error(
+    path: str, what: str, count: int, key: Sequence[str], example: Sequence[str], kept: str
+) -> SmartArenaResponseError:
+    """The error that fails a task whose listing had records without their key (they cannot be stored).
+
+    :param path: the API path read.
+    :param what: the stream or table the read was for, for the message.
+    :param count: how many records had no complete key (in the last read).
+    :param key: the key's field names.
+    :param example: the fields one of those records had values for (see :func:`fields_present`).
+    :param kept: what the run left as it was (e.g. "the watermark was not moved").
+    """
+    return SmartArenaResponseError(
+        f"{count} record(s) of {what} lacked a key field ({', '.join(key)}) and could not be stored; "
+        f"e.g. one with values only for: {', '.join(example) or 'nothing'}. The other rows were "
+        f"committed (upserts, harmless to re-read) but {kept}. Ask the platform why these records lack "
+        "their key",
+        method="GET",
+        path=path,
+    )
 
 
 def incomplete_read_error(path: str, what: str, reasons: Sequence[str], kept: str) -> SmartArenaResponseError:
