@@ -252,26 +252,47 @@ def fields_present(record: Any) -> list[str]:
     return sorted(name for name in names if getattr(record, name, None) is not None)
 
 
-def keyless_records_error(
-    path: str, what: str, count: int, key: Sequence[str], example: Sequence[str], kept: str
-) -> SmartArenaResponseError:
-    """The error that fails a task whose listing had records without their key (they cannot be stored).
+@dataclass
+class KeylessRecords:
+    """The records of the last read pass that had no complete key, which the loader cannot store.
 
-    :param path: the API path read.
-    :param what: the stream or table the read was for, for the message.
-    :param count: how many records had no complete key (in the last read).
-    :param key: the key's field names.
-    :param example: the fields one of those records had values for (see :func:`fields_present`).
-    :param kept: what the run left as it was (e.g. "the watermark was not moved").
+    A transfer notes each one in its page handler, calls :meth:`reset` when the listing is read
+    again, and fails with :meth:`error` after committing the other rows: no partial load ends green.
     """
-    return SmartArenaResponseError(
-        f"{count} record(s) of {what} lacked a key field ({', '.join(key)}) and could not be stored; "
-        f"e.g. one with values only for: {', '.join(example) or 'nothing'}. The other rows were "
-        f"committed (upserts, harmless to re-read) but {kept}. Ask the platform why these records lack "
-        "their key",
-        method="GET",
-        path=path,
-    )
+
+    count: int = 0
+    #: The fields the first such record had values for (never the values: they may be personal).
+    example: list[str] | None = None
+
+    def note(self, record: Any) -> None:
+        """Count ``record`` (a dict or a typed record) as one without its key.
+
+        :param record: the record as the page handler received it.
+        """
+        self.count += 1
+        if self.example is None:
+            self.example = fields_present(record)
+
+    def reset(self) -> None:
+        """Start counting again: the listing is read once more, whole."""
+        self.count = 0
+
+    def error(self, path: str, what: str, key: Sequence[str], kept: str) -> SmartArenaResponseError:
+        """The error that fails the task.
+
+        :param path: the API path read.
+        :param what: the stream or table the read was for, for the message.
+        :param key: the key's field names.
+        :param kept: what the run left as it was (e.g. "the watermark was not moved").
+        """
+        return SmartArenaResponseError(
+            f"{self.count} record(s) of {what} lacked a key field ({', '.join(key)}) and could not be "
+            f"stored; e.g. one with values only for: {', '.join(self.example or ()) or 'nothing'}. The "
+            f"other rows were committed (upserts, harmless to re-read) but {kept}. Ask the platform why "
+            "these records lack their key",
+            method="GET",
+            path=path,
+        )
 
 
 def incomplete_read_error(path: str, what: str, reasons: Sequence[str], kept: str) -> SmartArenaResponseError:

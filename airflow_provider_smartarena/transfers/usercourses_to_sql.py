@@ -32,9 +32,8 @@ from airflow_provider_smartarena.resources import USER_COURSES, to_server_dateti
 from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBase
 from airflow_provider_smartarena.transfers._loader import SqlLoader
 from airflow_provider_smartarena.transfers._pages import (
-    fields_present,
+    KeylessRecords,
     incomplete_read_error,
-    keyless_records_error,
     read_with_one_retry,
 )
 from airflow_provider_smartarena.transfers._schema import user_courses_spec
@@ -107,9 +106,7 @@ class _Stats:
     newest: dt.datetime | None = None
     oldest: dt.datetime | None = None
     drift: list[str] = field(default_factory=list)
-    #: Records of the last pass without a complete key, and the fields one of them had.
-    without_key: int = 0
-    keyless_example: list[str] | None = None
+    keyless: KeylessRecords = field(default_factory=KeylessRecords)
 
     def note(self, updated_at: dt.datetime | None, previous: StreamState | None, t0: dt.datetime) -> None:
         if updated_at is None:
@@ -309,7 +306,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             complete = self._read(hook, loader, bounds, stats, previous, t0)
             # A record without its key was not stored: the window is not covered, so the
             # watermark stays and no row is marked deleted (the keyless record may be any of them).
-            covered = complete and not stats.without_key
+            covered = complete and not stats.keyless.count
             watermark = self._new_watermark(previous, stats, t0, covered)
             marked: list[int] = []
 
@@ -333,15 +330,10 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         stream = f"stream {self.stream_name()!r}"
         if not complete:
             raise incomplete_read_error(USER_COURSES.path, stream, stats.drift, kept)
-        if stats.without_key:
-            raise keyless_records_error(
-                USER_COURSES.path,
-                stream,
-                stats.without_key,
-                loader.spec.key,
-                stats.keyless_example or [],
-                kept if not self.mark_deleted else f"{kept} and no row was marked deleted",
-            )
+        if stats.keyless.count:
+            if self.mark_deleted:
+                kept = f"{kept} and no row was marked deleted"
+            raise stats.keyless.error(USER_COURSES.path, stream, loader.spec.key, kept)
         return self._summary(tz, bounds, stats, loader, previous, watermark, t0, marked, complete)
 
     def _read(
@@ -371,9 +363,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
                     stats.note(updated_at, reference, t0)
                     put(key, updated_at, row)
                     if keyless:
-                        stats.without_key += 1
-                        if stats.keyless_example is None:
-                            stats.keyless_example = fields_present(records[index])
+                        stats.keyless.note(records[index])
                 else:
                     stats.filtered += 1
                 keys.append(None if keyless else key)
@@ -381,7 +371,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
 
         def between() -> None:
             loader.flush()
-            stats.without_key = 0  # the second pass reads the whole window again
+            stats.keyless.reset()  # the second pass reads the whole window again
 
         def open_pages() -> Iterator[Page]:
             return hook.iter_user_course_pages(

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_smartarena.exceptions import SmartArenaResponseError
+from airflow_provider_smartarena.transfers import SmartArenaToSqlOperator
 from tests.transfers import test_hardening
 from tests.transfers._scripted_api import ScriptedApi
 from tests.transfers.conftest import Warehouse
@@ -49,3 +50,41 @@ def test_records_without_their_key_fail_the_run_and_leave_the_state(
     assert all(r["_deleted_at"] is None for r in rows)  # nor was anything marked deleted
     # The records that had their key were written (upserts, harmless to read again).
     assert sum(1 for r in rows if r["progress"] == 100.0) == 10
+
+
+locations = test_hardening.locations  # the scripted platform fixture: 30 locations on pages of 4
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "mariadb"], indirect=True)
+def test_a_snapshot_with_a_record_without_its_key_fails_and_marks_nothing_deleted(
+    warehouse: Warehouse, locations: ScriptedApi
+) -> None:
+    def snapshot() -> dict[str, Any]:
+        operator = SmartArenaToSqlOperator(
+            task_id="snapshot",
+            resource="locations",
+            smartarena_conn_id="scripted",
+            sql_conn_id=warehouse.conn_id,
+            table=warehouse.name("smartarena_locations"),
+            mark_deleted=True,
+            max_concurrency=1,
+        )
+        summary: dict[str, Any] = operator.execute({})
+        return summary
+
+    assert snapshot()["rows_marked_deleted"] == 0
+    records = locations.listings["/api/locations"]
+    records[4]["mapping_code"] = None  # loc-005 comes without its code
+    del records[-1]  # gone: a complete snapshot would mark it
+
+    with pytest.raises(
+        SmartArenaResponseError, match=r"1 record\(s\) of table .*no row was marked deleted"
+    ) as info:
+        snapshot()
+
+    assert "lacked a key field (mapping_code)" in str(info.value)
+    assert "values only for: name." in str(info.value)
+    assert "Location 5" not in str(info.value)
+    rows = warehouse.rows("smartarena_locations")
+    assert len(rows) == 30
+    assert all(r["_deleted_at"] is None for r in rows)
