@@ -10,6 +10,7 @@ talks to the network or to Airflow, so each rule is testable with plain values.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
-from airflow_provider_smartarena.resources import Field
+from airflow_provider_smartarena.resources import Field, parse_date
 
 #: What a hidden secret shows in the rendered template fields (Airflow's own mask).
 MASK = "***"
@@ -89,11 +90,13 @@ def _list_item(value: Any) -> Any:
     return value
 
 
-def normalise(fld: Field, value: Any) -> Any:
+def normalise(fld: Field, value: Any, tz: dt.tzinfo) -> Any:
     """The comparable form of a value of ``fld``, from the operator or from the platform.
 
     :param fld: the field the value belongs to (its kind decides the comparison).
     :param value: the wanted or the platform's value.
+    :param tz: the connection's time zone (the platform's application zone), in which a date that
+        comes as an instant is read.
     """
     if value is None or value == "":
         return None
@@ -105,14 +108,19 @@ def normalise(fld: Field, value: Any) -> Any:
     if fld.kind in ("enum", "int"):
         return _as_int(value)
     if fld.kind == "date":
-        return str(value)[:10]
+        # Laravel 7+ sends a date as the UTC instant of local midnight (2026-11-05T23:00:00.000000Z
+        # is 6 November in Ljubljana): its first ten characters are the day before.
+        try:
+            return parse_date(value, tz)
+        except (TypeError, ValueError):
+            return str(value)  # not a date: it cannot equal a valid wanted date, so it shows as changed
     if fld.kind == "email":
         return str(value).strip().casefold()
     return str(value)
 
 
 def changed_fields(
-    fields: Iterable[Field], wanted: Mapping[str, Any], current: Mapping[str, Any]
+    fields: Iterable[Field], wanted: Mapping[str, Any], current: Mapping[str, Any], tz: dt.tzinfo
 ) -> list[str]:
     """Names of ``fields`` whose wanted value differs from the platform's ``current`` record.
 
@@ -123,12 +131,15 @@ def changed_fields(
     :param fields: the fields to compare.
     :param wanted: the wanted values, already in the API's form.
     :param current: the platform's record.
+    :param tz: the connection's time zone (see :func:`normalise`).
     """
     out = []
     for fld in fields:
         if fld.name not in wanted or wanted[fld.name] is None:
             continue
-        if fld.name not in current or normalise(fld, wanted[fld.name]) != normalise(fld, current[fld.name]):
+        if fld.name not in current or normalise(fld, wanted[fld.name], tz) != normalise(
+            fld, current[fld.name], tz
+        ):
             out.append(fld.name)
     return out
 

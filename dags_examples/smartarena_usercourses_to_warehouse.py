@@ -10,9 +10,10 @@ What to copy:
 * ``smartarena_usercourses_reconcile`` runs nightly with ``mode="full_refresh"``: it re-reads
   everything, catching changes the ``updated_at`` filter cannot see, and marks rows that vanished
   from Smart ARENA with ``_deleted_at``.
-* Both write the same stream (table and watermark), and ``max_active_runs`` keeps apart only the
-  runs of one DAG: their writing tasks share the Airflow pool ``smartarena_user_courses_stream`` of
-  one slot, so an hourly extraction waits while the nightly reconcile runs and the other way round.
+* Both write the same stream (table and watermark): their writing tasks share the Airflow pool
+  ``smartarena_user_courses_stream`` of one slot, so an hourly extraction waits while the nightly
+  reconcile runs and the other way round, and the transfer holds the stream's lock in the warehouse
+  while it writes (writers the pool does not see wait too).
   Create the pool once: ``airflow pools set smartarena_user_courses_stream 1 "one writer of the
   Smart ARENA activity stream"`` (``make airflow``, ``make demo`` and docker-compose's
   ``airflow-init`` do). Without it the scheduler does not schedule these tasks at all.
@@ -36,7 +37,8 @@ from airflow_provider_smartarena.transfers.usercourses_to_sql import SmartArenaU
 
 WAREHOUSE = "smartarena_warehouse"
 USER_COURSES = Asset("smartarena_user_courses")
-# One slot: the incremental and the reconcile DAG write one stream and must not overlap.
+# One slot, shared by both DAGs' writers, so the scheduler never starts two at once; the transfer's
+# stream lock in the warehouse still serialises writers the pool does not see (other deployments).
 STREAM_POOL = "smartarena_user_courses_stream"
 
 with DAG(
@@ -45,7 +47,9 @@ with DAG(
     schedule="@hourly",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
-    max_active_runs=1,  # two runs must not move the same watermark at once
+    # The pool and the stream lock protect the watermark; this only stops a late hour from starting
+    # runs whose tasks would just wait for them.
+    max_active_runs=1,
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
     tags=["smartarena", "warehouse"],
 ):

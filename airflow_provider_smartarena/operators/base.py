@@ -562,7 +562,7 @@ class SmartArenaRecordOperator(BaseOperator):
             if self.if_exists == "fail":
                 # A record that already holds exactly the wanted values is what an earlier attempt
                 # of this very task created (an Airflow retry): not a conflict.
-                differ = changed_fields(self._comparable(), values, current)
+                differ = changed_fields(self._comparable(), values, current, hook.timezone)
                 if not differ:
                     return result(key, UNCHANGED, self.public(current))
                 raise SmartArenaError(
@@ -596,7 +596,7 @@ class SmartArenaRecordOperator(BaseOperator):
     ) -> dict[str, Any]:
         assert self.resource is not None
         update = self.resource.update
-        changed = changed_fields(self._comparable(), values, current)
+        changed = changed_fields(self._comparable(), values, current, hook.timezone)
         # A password cannot be compared: the platform never returns it. The Update operator sends
         # it when given; Upsert (and Create with if_exists="update") set it only on creation, so
         # that re-running a sync does not reset passwords users have changed since.

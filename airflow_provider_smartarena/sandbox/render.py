@@ -1,9 +1,9 @@
 """Turn stored records into the JSON records the API returns (datetimes in the server time zone).
 
-With ``iso`` (the ``iso_datetimes`` setting) activities are serialised as Laravel 7+ does: datetimes
-as UTC instants (``2026-11-05T23:00:00.000000Z``) and date casts as local midnight in UTC, while the
-``updated_at`` filter still reads the application's local time. Nested lists (modules, sessions)
-keep the wall-clock form, and the ground truth (``/_sandbox/state``) always has it.
+With ``iso`` (the ``iso_datetimes`` setting) activities and users are serialised as Laravel 7+ does:
+datetimes as UTC instants (``2026-11-05T23:00:00.000000Z``) and date casts as local midnight in UTC,
+while the ``updated_at`` filter still reads the application's local time. Nested lists (modules,
+sessions) keep the wall-clock form, and the ground truth (``/_sandbox/state``) always has it.
 """
 
 from __future__ import annotations
@@ -75,9 +75,15 @@ def stamps(record: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def user(record: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+def user(record: dict[str, Any], zone: ZoneInfo, iso: bool = False) -> dict[str, Any]:
+    """A user as ``/api/users`` returns it; ``iso``: Laravel 7+ serialisation (see the module doc)."""
     out = {name: record[name] for name in USER_FIELDS}
     out["roles"] = list(record["roles"])
+    if iso:
+        out["date_of_birth"] = iso_date(record["date_of_birth"], zone)
+        for name in ("deleted_at", "created_at", "updated_at"):
+            out[name] = iso_datetime(record[name])
+        return out
     out["deleted_at"] = format_datetime(record["deleted_at"], zone)
     out.update(stamps(record, zone))
     return out
@@ -325,11 +331,7 @@ class ActivityRenderer:
         return end_date
 
     def _iso_date(self, day: str | None) -> str | None:
-        """A date cast as Laravel 7+ sends it: the local midnight of ``day`` as a UTC instant."""
-        if day is None:
-            return None
-        midnight = dt.datetime.fromisoformat(day[:10]).replace(tzinfo=self.zone)
-        return iso_datetime(int(midnight.timestamp()))
+        return iso_date(day, self.zone)
 
     def _has_access(self, activity: Activity, record: dict[str, Any], access_end: str | None) -> int:
         person = self.store.users[activity.user_code]
@@ -373,6 +375,14 @@ class ActivityRenderer:
                 }
             )
         return modules
+
+
+def iso_date(day: str | None, zone: ZoneInfo) -> str | None:
+    """A date cast as Laravel 7+ sends it: the local midnight of ``day`` in ``zone`` as a UTC instant."""
+    if day is None:
+        return None
+    midnight = dt.datetime.fromisoformat(day[:10]).replace(tzinfo=zone)
+    return iso_datetime(int(midnight.timestamp()))
 
 
 def iso_datetime(epoch: int | None) -> str | None:

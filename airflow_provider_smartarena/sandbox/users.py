@@ -31,9 +31,14 @@ UPDATABLE = (
 )
 
 
+def _rendered(call: Call, record: dict[str, Any]) -> dict[str, Any]:
+    return render.user(record, call.zone, call.state.faults.iso_datetimes)
+
+
 def list_users(call: Call) -> tuple[int, Any]:
     query = call.valid(rules.USERS_GET)
     store, zone = call.store, call.zone
+    iso = call.state.faults.iso_datetimes
     code, email = query.get("mapping_code"), query.get("email")
     if code is not None:
         users = [store.users[code]] if code in store.users else []
@@ -42,7 +47,9 @@ def list_users(call: Call) -> tuple[int, Any]:
     if email is not None:
         users = [u for u in users if u["email"].lower() == email.lower()]
     body = paginate(
-        len(users), lambda a, b: [render.user(u, zone) for u in users[a:b]], call.page_request(query, False)
+        len(users),
+        lambda a, b: [render.user(u, zone, iso) for u in users[a:b]],
+        call.page_request(query, False),
     )
     return 200, body
 
@@ -77,7 +84,7 @@ def create_user(call: Call) -> tuple[int, Any]:
         "updated_at": now,
     }
     store.put_user(record)
-    return 201, {"message": "User created.", "data": render.user(record, call.zone)}
+    return 201, {"message": "User created.", "data": _rendered(call, record)}
 
 
 def update_user(call: Call) -> tuple[int, Any]:
@@ -96,7 +103,7 @@ def update_user(call: Call) -> tuple[int, Any]:
     if record != current or values.get("password"):
         record["updated_at"] = call.now()
         store.put_user(record)
-    return 200, {"message": "User updated.", "data": render.user(record, call.zone)}
+    return 200, {"message": "User updated.", "data": _rendered(call, record)}
 
 
 def delete_user(call: Call) -> tuple[int, Any]:

@@ -309,14 +309,19 @@ class SyncOptions:
 
 
 def changed_fields(
-    resource: Resource, desired: Mapping[str, Any], current: Mapping[str, Any]
+    resource: Resource, desired: Mapping[str, Any], current: Mapping[str, Any], tz: dt.tzinfo
 ) -> tuple[str, ...]:
     """The comparable fields of ``resource`` that ``desired`` sets to a value ``current`` lacks.
 
     The comparison is the record operators' (:func:`airflow_provider_smartarena.records.changed_fields`):
-    roles as a set, dates by day, e-mails case-insensitively, empty as unset.
+    roles as a set, dates by day in the connection's zone, e-mails case-insensitively, empty as unset.
+
+    :param resource: the resource both records belong to.
+    :param desired: the wanted values, already in the API's form.
+    :param current: the platform's record.
+    :param tz: the connection's time zone.
     """
-    return tuple(records.changed_fields(_comparable_fields(resource), desired, current))
+    return tuple(records.changed_fields(_comparable_fields(resource), desired, current, tz))
 
 
 @functools.cache
@@ -453,7 +458,7 @@ class _Planner:
             action.action, action.message = "protected", "synch_protected=1 on the platform"
         elif mode == "create_only":
             action.action, action.message = "skip", "already on the platform (mode create_only)"
-        elif changed := changed_fields(resource, prepared, current):
+        elif changed := changed_fields(resource, prepared, current, self.tz):
             action.action, action.changed_fields = "update", changed
             action.body = {"mapping_code": action.mapping_code, **{f: prepared[f] for f in changed}}
         else:

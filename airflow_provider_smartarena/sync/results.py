@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseHook
@@ -50,14 +51,26 @@ def write_results(conn_id: str, table: str, run_id: str, rows: Sequence[Sequence
 
     An Airflow retry of the same run replaces the rows of the earlier try, so the table holds one row
     per record per run: the latest outcome.
+
+    :param conn_id: a common-sql connection.
+    :param table: the table, plain or schema-qualified.
+    :param run_id: the Airflow run whose rows are replaced.
+    :param rows: the rows, in :data:`COLUMNS` order.
     """
     from airflow.providers.common.sql.hooks.sql import DbApiHook
+
+    from airflow_provider_smartarena.transfers._dialects import get_dialect
 
     table = check_table_name(table)
     hook = BaseHook.get_connection(conn_id).get_hook()
     if not isinstance(hook, DbApiHook):
         raise AirflowException(f"results_conn_id {conn_id!r} is not a SQL connection ({type(hook).__name__})")
-    hook.run(_CREATE.format(table=table))
+    # Codes that differ only in case or trailing spaces are other users: on MySQL-family servers
+    # the table takes the transfers' binary NO PAD collation, so a lookup by code finds only its own.
+    dialect = get_dialect(hook.dialect_name, hook.placeholder)
+    with closing(hook.get_conn()) as connection:
+        dialect.prepare(connection)
+    hook.run(_CREATE.format(table=table) + dialect.table_options())
     hook.run(f"DELETE FROM {table} WHERE run_id = {hook.placeholder}", parameters=(run_id,))
     if rows:
         hook.insert_rows(table, rows, target_fields=list(COLUMNS), commit_every=1000)

@@ -116,6 +116,13 @@ class Dialect:
     def prepare(self, connection: Any) -> None:
         """Learn what this server needs before any DDL (e.g. which collation it has). Not committed."""
 
+    def table_options(self) -> str:
+        """What follows ``CREATE TABLE name (...)`` so that text compares exactly (after :meth:`prepare`).
+
+        Every table the provider creates uses it (the transfers' and the sync results table).
+        """
+        return ""
+
     def check_table(self, connection: Any, spec: TableSpec) -> None:
         """Raise :class:`SmartArenaTableError` if an existing table would merge distinct keys."""
 
@@ -414,11 +421,11 @@ class MySqlDialect(Dialect):
     def widen_hint(self, spec: TableSpec, column: str) -> str:
         return f"If the table predates LONGTEXT columns: ALTER TABLE {spec.name} MODIFY {column} LONGTEXT."
 
+    def table_options(self) -> str:
+        return f" DEFAULT CHARSET=utf8mb4 COLLATE={self.collation}"
+
     def create_table_sql(self, spec: TableSpec) -> list[str]:
-        return [
-            f"{sql} DEFAULT CHARSET=utf8mb4 COLLATE={self.collation}"
-            for sql in super().create_table_sql(spec)
-        ]
+        return [f"{sql}{self.table_options()}" for sql in super().create_table_sql(spec)]
 
     def lock(self, connection: Any, name: str, timeout: float) -> Release | None:
         # GET_LOCK names are at most 64 characters; the lock lasts until released or disconnected.

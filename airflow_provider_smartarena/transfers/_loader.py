@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from airflow_provider_smartarena.exceptions import SmartArenaError, SmartArenaResponseError
+from airflow_provider_smartarena.resources import parse_datetime
 from airflow_provider_smartarena.transfers._dialects import Dialect, Row, get_dialect
 from airflow_provider_smartarena.transfers._schema import (
     DELETED_AT,
@@ -27,7 +28,6 @@ from airflow_provider_smartarena.transfers._schema import (
     JSON_ENCODER,
     TableSpec,
     converters,
-    parse_datetime,
     raw_json_text,
     typed_record,
 )

@@ -13,7 +13,7 @@ import logging
 import threading
 from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -237,6 +237,62 @@ def read_with_one_retry(
             between()
     log.warning("The data moved again during the second read (%s)", "; ".join(passes[-1].drift))
     return False, passes
+
+
+def fields_present(record: Any) -> list[str]:
+    """The names of the fields ``record`` (a dict or a typed record) has a value for, never the values.
+
+    What an error may show of a record that cannot be identified: its values may be personal data.
+
+    :param record: a record as a page handler receives it.
+    """
+    if isinstance(record, Mapping):
+        return sorted(str(name) for name, value in record.items() if value is not None)
+    names: Sequence[str] = getattr(record, "__struct_fields__", ())
+    return sorted(name for name in names if getattr(record, name, None) is not None)
+
+
+@dataclass
+class KeylessRecords:
+    """The records of the last read pass that had no complete key, which the loader cannot store.
+
+    A transfer notes each one in its page handler, calls :meth:`reset` when the listing is read
+    again, and fails with :meth:`error` after committing the other rows: no partial load ends green.
+    """
+
+    count: int = 0
+    #: The fields the first such record had values for (never the values: they may be personal).
+    example: list[str] | None = None
+
+    def note(self, record: Any) -> None:
+        """Count ``record`` (a dict or a typed record) as one without its key.
+
+        :param record: the record as the page handler received it.
+        """
+        self.count += 1
+        if self.example is None:
+            self.example = fields_present(record)
+
+    def reset(self) -> None:
+        """Start counting again: the listing is read once more, whole."""
+        self.count = 0
+
+    def error(self, path: str, what: str, key: Sequence[str], kept: str) -> SmartArenaResponseError:
+        """The error that fails the task.
+
+        :param path: the API path read.
+        :param what: the stream or table the read was for, for the message.
+        :param key: the key's field names.
+        :param kept: what the run left as it was (e.g. "the watermark was not moved").
+        """
+        return SmartArenaResponseError(
+            f"{self.count} record(s) of {what} lacked a key field ({', '.join(key)}) and could not be "
+            f"stored; e.g. one with values only for: {', '.join(self.example or ()) or 'nothing'}. The "
+            f"other rows were committed (upserts, harmless to re-read) but {kept}. Ask the platform why "
+            "these records lack their key",
+            method="GET",
+            path=path,
+        )
 
 
 def incomplete_read_error(path: str, what: str, reasons: Sequence[str], kept: str) -> SmartArenaResponseError:

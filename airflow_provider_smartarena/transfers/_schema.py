@@ -25,6 +25,8 @@ from airflow_provider_smartarena.resources import (
     USERS,
     WORKPLACES,
     Resource,
+    parse_date,
+    parse_datetime,
 )
 
 #: The API's column types plus ``timestamp``: an instant in UTC with microseconds (bookkeeping columns).
@@ -154,49 +156,6 @@ def dimension_spec(resource: str, table: str) -> TableSpec:
 
 
 # ---------------------------------------------------------------------- values
-
-
-def parse_datetime(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
-    """An API datetime as a naive datetime on the server's wall clock (whole seconds), or None.
-
-    The API sends ``YYYY-MM-DD HH:MM:SS`` in the server time zone; ISO 8601 with an offset
-    (Laravel 7+ sends UTC instants, ``2026-11-05T23:00:00.000000Z``) is an instant, converted to
-    that zone, so every stored datetime is on the server's wall clock and compares correctly with
-    the ``updated_at`` filter, which the server reads in its own zone.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        parsed = dt.datetime(value.year, value.month, value.day)
-    else:
-        parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(tz).replace(tzinfo=None)
-    return parsed.replace(microsecond=0) if parsed.microsecond else parsed
-
-
-def parse_date(value: Any, tz: dt.tzinfo) -> dt.date | None:
-    """An API date as the calendar date in the server's zone ``tz``, or None.
-
-    ``YYYY-MM-DD`` is taken as it is, as is the date of a datetime without an offset (a wall-clock
-    value in the server's zone). A value with an offset is an instant: Laravel 7+ sends a ``date``
-    cast as local midnight in UTC (``2026-11-05T23:00:00.000000Z`` for 6 November in Ljubljana),
-    so its first ten characters would be a day early; it is converted to ``tz`` first.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.astimezone(tz).date() if value.tzinfo is not None else value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    if len(text) > 10:
-        parsed = parse_datetime(text, tz)
-        if parsed is not None:
-            return parsed.date()
-    return dt.date.fromisoformat(text[:10])
 
 
 def _text(value: Any) -> str | None:

@@ -25,7 +25,11 @@ from airflow_provider_smartarena.resources import (
 )
 from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBase
 from airflow_provider_smartarena.transfers._loader import SqlLoader
-from airflow_provider_smartarena.transfers._pages import incomplete_read_error, read_with_one_retry
+from airflow_provider_smartarena.transfers._pages import (
+    KeylessRecords,
+    incomplete_read_error,
+    read_with_one_retry,
+)
 from airflow_provider_smartarena.transfers._schema import DIMENSIONS, dimension_spec
 
 if TYPE_CHECKING:
@@ -134,28 +138,41 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
                     **self.filters,
                 )
 
+            keyless = KeylessRecords()
+
             def handle(records: Sequence[Any]) -> list[tuple[Any, ...] | None]:
                 keys: list[tuple[Any, ...] | None] = []
-                for key, version, row in loader.builder.build_page(records):
+                for index, (key, version, row) in enumerate(loader.builder.build_page(records)):
                     loader.put(key, version, row)
-                    keys.append(None if None in key else key)
+                    if None in key:
+                        keyless.note(records[index])
+                        keys.append(None)
+                    else:
+                        keys.append(key)
                 return keys
 
+            def between() -> None:
+                loader.flush()
+                keyless.reset()  # the second pass reads the whole listing again
+
             complete, passes = read_with_one_retry(
-                open_pages, handle, between=loader.flush, log=self.log, read_ahead=self.batch_size
+                open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size
             )
             marked: list[int] = []
 
             def finish(cursor: Any) -> None:
-                # Only a complete read shows what is gone: a partial one must never mark rows deleted.
-                if self.mark_deleted and complete:
+                # Only a complete read shows what is gone: a partial one must never mark rows deleted,
+                # nor may one with a record that could not be stored (it may be any row's).
+                if self.mark_deleted and complete and not keyless.count:
                     marked.append(loader.mark_deleted(cursor))
 
             loader.flush(then=finish)
         drift = [f"pass {n}: {reason}" for n, p in enumerate(passes, 1) for reason in p.drift]
+        kept = "no row was marked deleted" if self.mark_deleted else "the snapshot may have gaps"
         if not complete:
-            kept = "no row was marked deleted" if self.mark_deleted else "the snapshot may have gaps"
             raise incomplete_read_error(endpoint.path, f"table {self.table}", drift, kept)
+        if keyless.count:
+            raise keyless.error(endpoint.path, f"table {self.table}", spec.key, kept)
         return {
             "resource": self.resource,
             "table": self.table,

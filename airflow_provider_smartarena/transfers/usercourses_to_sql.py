@@ -16,6 +16,8 @@ How a run stays lossless and idempotent:
   never ends green.
 * A stored watermark after the server's clock (or one that cannot be read) fails the run before
   any page is read: it would make every later run read nothing.
+* A record without its key cannot be stored: the other rows are kept, but the watermark is not
+  advanced, nothing is marked deleted, and the task fails naming how many and the fields one had.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from zoneinfo import ZoneInfo
 from airflow_provider_smartarena.resources import USER_COURSES, to_server_datetime
 from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBase
 from airflow_provider_smartarena.transfers._loader import SqlLoader
-from airflow_provider_smartarena.transfers._pages import incomplete_read_error, read_with_one_retry
+from airflow_provider_smartarena.transfers._pages import (
+    KeylessRecords,
+    incomplete_read_error,
+    read_with_one_retry,
+)
 from airflow_provider_smartarena.transfers._schema import user_courses_spec
 from airflow_provider_smartarena.transfers._state import (
     DEFAULT_STATE_TABLE,
@@ -100,6 +106,7 @@ class _Stats:
     newest: dt.datetime | None = None
     oldest: dt.datetime | None = None
     drift: list[str] = field(default_factory=list)
+    keyless: KeylessRecords = field(default_factory=KeylessRecords)
 
     def note(self, updated_at: dt.datetime | None, previous: StreamState | None, t0: dt.datetime) -> None:
         if updated_at is None:
@@ -297,7 +304,10 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             bounds = self._bounds(previous, tz)
             stats = _Stats()
             complete = self._read(hook, loader, bounds, stats, previous, t0)
-            watermark = self._new_watermark(previous, stats, t0, complete)
+            # A record without its key was not stored: the window is not covered, so the
+            # watermark stays and no row is marked deleted (the keyless record may be any of them).
+            covered = complete and not stats.keyless.count
+            watermark = self._new_watermark(previous, stats, t0, covered)
             marked: list[int] = []
 
             def finish(cursor: Any) -> None:
@@ -312,14 +322,18 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
                         rows_written=loader.rows_written,
                         run_id=self._run_id(),
                     )
-                if self.mark_deleted and complete:
+                if self.mark_deleted and covered:
                     marked.append(loader.mark_deleted(cursor))
 
             loader.flush(then=finish)
+        kept = "the watermark was not moved" if self.mode != "window" else "the window may have gaps"
+        stream = f"stream {self.stream_name()!r}"
         if not complete:
-            kept = "the watermark was not moved" if self.mode != "window" else "the window may have gaps"
-            stream = f"stream {self.stream_name()!r}"
             raise incomplete_read_error(USER_COURSES.path, stream, stats.drift, kept)
+        if stats.keyless.count:
+            if self.mark_deleted:
+                kept = f"{kept} and no row was marked deleted"
+            raise stats.keyless.error(USER_COURSES.path, stream, loader.spec.key, kept)
         return self._summary(tz, bounds, stats, loader, previous, watermark, t0, marked, complete)
 
     def _read(
@@ -343,14 +357,21 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
 
         def handle(records: Sequence[Any]) -> list[tuple[Any, ...] | None]:
             keys: list[tuple[Any, ...] | None] = []
-            for key, updated_at, row in build_page(records):
+            for index, (key, updated_at, row) in enumerate(build_page(records)):
+                keyless = None in key
                 if bounds.keeps(updated_at):
                     stats.note(updated_at, reference, t0)
                     put(key, updated_at, row)
+                    if keyless:
+                        stats.keyless.note(records[index])
                 else:
                     stats.filtered += 1
-                keys.append(None if None in key else key)
+                keys.append(None if keyless else key)
             return keys
+
+        def between() -> None:
+            loader.flush()
+            stats.keyless.reset()  # the second pass reads the whole window again
 
         def open_pages() -> Iterator[Page]:
             return hook.iter_user_course_pages(
@@ -361,7 +382,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             )
 
         complete, passes = read_with_one_retry(
-            open_pages, handle, between=loader.flush, log=self.log, read_ahead=self.batch_size
+            open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size
         )
         stats.passes = len(passes)
         for number, result in enumerate(passes, 1):

@@ -196,5 +196,3 @@ def assert_same_table(
     assert not extra, f"{len(extra)} rows too many, e.g. {extra[:5]}"
     differences = [(k, c, got[k][c], want[k][c]) for k in want for c in columns if got[k][c] != want[k][c]]
     assert not differences, f"{len(differences)} differing fields, e.g. {differences[:5]}"
-
-
