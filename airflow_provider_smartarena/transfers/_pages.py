@@ -14,7 +14,7 @@ import threading
 from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -293,6 +293,19 @@ class KeylessRecords:
             method="GET",
             path=path,
         )
+
+
+@contextmanager
+def failing_as_incomplete(path: str, what: str, kept: str) -> Iterator[None]:
+    """Turn the hook's own "this listing cannot be read" (a bare :class:`SmartArenaResponseError`, e.g.
+    a paginator that contradicts itself) into the transfer's incomplete-read error, which names the
+    stream or table and what the run left as it was. Other errors pass through unchanged."""
+    try:
+        yield
+    except SmartArenaResponseError as err:
+        if type(err) is not SmartArenaResponseError:
+            raise
+        raise incomplete_read_error(path, what, [str(err)], kept) from err
 
 
 def incomplete_read_error(path: str, what: str, reasons: Sequence[str], kept: str) -> SmartArenaResponseError:

@@ -27,6 +27,7 @@ from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBas
 from airflow_provider_smartarena.transfers._loader import SqlLoader
 from airflow_provider_smartarena.transfers._pages import (
     KeylessRecords,
+    failing_as_incomplete,
     incomplete_read_error,
     read_with_one_retry,
 )
@@ -96,6 +97,10 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
         self.mark_deleted = mark_deleted
         self.max_concurrency = max_concurrency
 
+    def _kept(self) -> str:
+        """What a failed snapshot leaves as it was, for its error message."""
+        return "no row was marked deleted" if self.mark_deleted else "the snapshot may have gaps"
+
     def execute(self, context: Context) -> dict[str, Any]:
         hook = self.get_smartarena_hook()
         try:
@@ -155,9 +160,10 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
                 loader.flush()
                 keyless.reset()  # the second pass reads the whole listing again
 
-            complete, passes = read_with_one_retry(
-                open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size
-            )
+            with failing_as_incomplete(endpoint.path, f"table {self.table}", self._kept()):
+                complete, passes = read_with_one_retry(
+                    open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size
+                )
             marked: list[int] = []
 
             def finish(cursor: Any) -> None:
@@ -168,7 +174,7 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
 
             loader.flush(then=finish)
         drift = [f"pass {n}: {reason}" for n, p in enumerate(passes, 1) for reason in p.drift]
-        kept = "no row was marked deleted" if self.mark_deleted else "the snapshot may have gaps"
+        kept = self._kept()
         if not complete:
             raise incomplete_read_error(endpoint.path, f"table {self.table}", drift, kept)
         if keyless.count:

@@ -33,6 +33,7 @@ from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBas
 from airflow_provider_smartarena.transfers._loader import SqlLoader
 from airflow_provider_smartarena.transfers._pages import (
     KeylessRecords,
+    failing_as_incomplete,
     incomplete_read_error,
     read_with_one_retry,
 )
@@ -303,7 +304,8 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             previous = self._previous_state(store, loader.connection, tz, t0)
             bounds = self._bounds(previous, tz)
             stats = _Stats()
-            complete = self._read(hook, loader, bounds, stats, previous, t0)
+            with failing_as_incomplete(USER_COURSES.path, self._stream_label(), self._kept()):
+                complete = self._read(hook, loader, bounds, stats, previous, t0)
             # A record without its key was not stored: the window is not covered, so the
             # watermark stays and no row is marked deleted (the keyless record may be any of them).
             covered = complete and not stats.keyless.count
@@ -326,8 +328,8 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
                     marked.append(loader.mark_deleted(cursor))
 
             loader.flush(then=finish)
-        kept = "the watermark was not moved" if self.mode != "window" else "the window may have gaps"
-        stream = f"stream {self.stream_name()!r}"
+        kept = self._kept()
+        stream = self._stream_label()
         if not complete:
             raise incomplete_read_error(USER_COURSES.path, stream, stats.drift, kept)
         if stats.keyless.count:
@@ -335,6 +337,13 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
                 kept = f"{kept} and no row was marked deleted"
             raise stats.keyless.error(USER_COURSES.path, stream, loader.spec.key, kept)
         return self._summary(tz, bounds, stats, loader, previous, watermark, t0, marked, complete)
+
+    def _kept(self) -> str:
+        """What a failed run leaves as it was, for its error message."""
+        return "the watermark was not moved" if self.mode != "window" else "the window may have gaps"
+
+    def _stream_label(self) -> str:
+        return f"stream {self.stream_name()!r}"
 
     def _read(
         self,
