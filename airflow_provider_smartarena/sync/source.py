@@ -207,7 +207,7 @@ def _read_csv(text: str) -> Iterator[tuple[int, RawRow]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     for record in reader:
         # DictReader files surplus cells under the key None: the row does not fit the header.
-        extra = record.pop(None, None)  # type: ignore[call-overload]
+        extra = record.pop(None, None)
         if extra:
             # An unquoted delimiter inside a value ("Smith, Jr.") shifts every later cell, so no
             # column can be trusted, the mapping code's included: every cell may be the code.

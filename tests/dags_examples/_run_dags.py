@@ -12,6 +12,7 @@ Run it with AIRFLOW_HOME and the connections in the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from typing import Any
@@ -20,7 +21,6 @@ STREAM_POOL = "smartarena_user_courses_stream"
 
 
 def main(plan_path: str) -> int:
-    import pendulum
     from airflow.models.pool import Pool
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.cli import get_bagged_dag
@@ -34,7 +34,9 @@ def main(plan_path: str) -> int:
     for item in plan:
         dag = get_bagged_dag(None, item["dag_id"])
         date = item.get("logical_date")
-        run = dag.test(logical_date=pendulum.parse(date) if date else None, run_conf=item.get("conf"))
+        run = dag.test(
+            logical_date=dt.datetime.fromisoformat(date) if date else None, run_conf=item.get("conf")
+        )
         with create_session() as session:
             tis = session.scalars(
                 select(TaskInstance).where(

@@ -129,6 +129,10 @@ class Deployment:
         _stop(self.triggerer)
         self.triggerer = None
 
+    def stop_triggerer_if_running(self) -> None:
+        if self.triggerer is not None:
+            self.stop_triggerer()
+
     def watcher_ready(self) -> bool:
         # The watcher stores its first position once it has polled (the state store of the asset).
         return bool(
@@ -194,7 +198,7 @@ def deployment(migrated_airflow: Path, tmp_path_factory: pytest.TempPathFactory)
                 deploy.stack.enter_context(_process(env, logs / "scheduler.log", "scheduler")),
             ]
             deploy.start_triggerer()
-            deploy.stack.callback(lambda: deploy.triggerer and deploy.stop_triggerer())
+            deploy.stack.callback(deploy.stop_triggerer_if_running)
             deploy.stack.enter_context(api_server(env, port, logs / "api-server.log"))
             # Runs first at the end: all stop at once rather than one after the other.
             deploy.stack.callback(lambda: _signal([*started, deploy.triggerer]))

@@ -119,7 +119,7 @@ def test_a_change_committed_late_with_an_older_stamp_is_not_missed(
     sandbox_conn.clock(now=(now - dt.timedelta(seconds=60)).strftime("%Y-%m-%d %H:%M:%S"))
     late = sandbox_conn.tick(changes=1)["changes"]
     sandbox_conn.clock(now=(now + dt.timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S"))
-    assert late[0]["updated_at"] < runner.trigger.position  # type: ignore[operator]
+    assert late[0]["updated_at"] < runner.trigger.position
     event = runner.wait_events(1)[0]
     assert _keys(event["changes"]) == _keys(late)
 

@@ -193,7 +193,8 @@ def test_connection_form_widgets_degrade_without_flask() -> None:
 )
 def test_credentials_in_the_host_are_refused_and_never_echoed(make_hook: MakeHook, host: str) -> None:
     hook = make_hook(connection_json(host))
-    with pytest.raises(SmartArenaConfigError, match="login field and the client secret in its password") as info:
+    expected = "login field and the client secret in its password"
+    with pytest.raises(SmartArenaConfigError, match=expected) as info:
         hook.get_conn()
     assert "s3cr3t-in-url" not in str(info.value)
     assert "s3cr3t-in-url" not in repr(info.value)

@@ -154,6 +154,7 @@ def _cursor_server(
             url = f"{holder['base']}/api/usercourses?cursor={token}"
         elif token and link:
             url = f"{link}?cursor={token}"
+        body: dict[str, Any]
         if api_resource:
             body = {
                 "data": items,

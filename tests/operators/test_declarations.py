@@ -99,15 +99,15 @@ def test_record_fields_are_keyword_arguments_named_as_the_api() -> None:
 
 def test_unknown_keyword_fails_at_parse_time_naming_it_and_the_allowed_fields() -> None:
     with pytest.raises(TypeError, match=r"unknown argument 'emial'\. Did you mean 'user_email'\?.*firstname"):
-        SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", emial="a@b.si")
+        SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", emial="a@b.si")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="does not take 'missing_ok'"):
-        SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", missing_ok=True)
+        SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", missing_ok=True)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="does not take 'if_exists'"):
-        SmartArenaUpdateUserOperator(task_id="u", mapping_code="e-1", if_exists="skip")
+        SmartArenaUpdateUserOperator(task_id="u", mapping_code="e-1", if_exists="skip")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="if_exists must be one of"):
         SmartArenaCreateUserOperator(task_id="u", mapping_code="e-1", if_exists="replace")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unknown argument 'title'"):
-        SmartArenaRenameCourseOperator(task_id="r", old_mapping_code="a", new_mapping_code="b", title="x")
+        SmartArenaRenameCourseOperator(task_id="r", old_mapping_code="a", new_mapping_code="b", title="x")  # type: ignore[call-arg]
 
 
 def test_values_are_not_validated_at_parse_time() -> None:

@@ -158,7 +158,7 @@ def test_lock_timeout_is_checked_before_any_request() -> None:
     with pytest.raises(ValueError, match="lock_timeout must be seconds"):
         SmartArenaUserCoursesToSqlOperator(task_id="x", lock_timeout=-1)
     with pytest.raises(ValueError, match="lock_timeout must be seconds"):
-        SmartArenaUserCoursesToSqlOperator(task_id="x", lock_timeout="ten")  # type: ignore[arg-type]
+        SmartArenaUserCoursesToSqlOperator(task_id="x", lock_timeout="ten")
 
 
 def test_a_backfill_window_does_not_wait_for_the_streams_writer(

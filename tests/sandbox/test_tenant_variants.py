@@ -6,6 +6,7 @@ import ast
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -32,7 +33,8 @@ def test_cursor_envelope_reads_everything_and_ignores_page(api: Api) -> None:
         "prev_page_url",
     }
     assert api.ok(api.get("/api/usercourses", modules_data=0, page=5)) == first  # page is ignored
-    ids, body = [], first
+    ids: list[Any] = []
+    body = first
     while True:
         ids.extend(r["id"] for r in body["data"])
         if body["next_cursor"] is None:

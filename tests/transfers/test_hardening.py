@@ -89,7 +89,8 @@ def test_an_incomplete_read_fails_in_every_mode_and_leaves_the_state(
     del platform.listings["/api/usercourses"][-3:]  # gone from the source: a reconcile would mark them
     for name, value in CONTRADICTIONS[case].items():
         setattr(platform, name, value)
-    options: dict[str, Any] = {"window": WINDOW, "full_refresh": {"mark_deleted": True}}.get(mode, {})
+    by_mode: dict[str, dict[str, Any]] = {"window": WINDOW, "full_refresh": {"mark_deleted": True}}
+    options = by_mode.get(mode, {})
 
     with pytest.raises(SmartArenaResponseError, match="could not be read whole") as info:
         extract(warehouse, mode=mode, **options)
