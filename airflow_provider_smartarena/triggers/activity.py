@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
 
-async def _connected_hook(smartarena_conn_id: str) -> SmartArenaHook:
+async def connected_hook(smartarena_conn_id: str) -> SmartArenaHook:
     """A hook whose connection was fetched without blocking the event loop."""
     from airflow.providers.common.compat.connection import get_async_connection
 
@@ -90,7 +90,7 @@ class SmartArenaPollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            hook = await _connected_hook(self.smartarena_conn_id)
+            hook = await connected_hook(self.smartarena_conn_id)
         except Exception as err:
             yield TriggerEvent({"status": "error", "message": f"{type(err).__name__}: {err}"})
             return

@@ -45,10 +45,11 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.enums import CourseFilterType
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
 from airflow_provider_smartarena.resources import DATETIME_FORMAT, USER_COURSES, to_server_datetime
-from airflow_provider_smartarena.triggers.activity import DEFAULT_CONN_ID, _connected_hook
+from airflow_provider_smartarena.triggers.activity import connected_hook
 
 try:
     from airflow.triggers.base import BaseEventTrigger, TriggerEvent
@@ -309,7 +310,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
             "airflow.providers.common.compat.connection",
         ):
             await asyncio.to_thread(importlib.import_module, module)
-        return await _connected_hook(self.smartarena_conn_id)
+        return await connected_hook(self.smartarena_conn_id)
 
     def _window_start(self, since: str) -> str:
         """What a poll reads after: the overlap, and one second more because the ``Date`` header
