@@ -38,11 +38,19 @@ def decode_json(response: requests.Response, method: str, path: str) -> Any:
     if not content or (len(content) < 16 and not content.strip()):  # no copy of large bodies
         return {}
     try:
-        return _decode(content)
-    except msgspec.DecodeError:
-        pass
-    try:  # what msgspec refuses and Python accepts (NaN, lone surrogates, huge integers)
+        try:
+            return _decode(content)
+        except msgspec.DecodeError:
+            pass
+        # What msgspec refuses and Python accepts (NaN, lone surrogates, huge integers).
         return json.loads(content)
+    except RecursionError:
+        raise SmartArenaResponseError(
+            f"the JSON body is nested too deeply to read ({len(content):,} bytes)",
+            method=method,
+            path=path,
+            status=response.status_code,
+        ) from None
     except ValueError:
         raise SmartArenaResponseError(
             f"the body is not valid JSON ({describe_body(response)}); it may be truncated or an error page",
@@ -91,6 +99,8 @@ def field_errors(body: Any) -> dict[str, list[str]]:
 def _error_body(response: requests.Response) -> tuple[Any, str]:
     try:
         body = json.loads(response.content) if response.content else None
+    except RecursionError:
+        return None, f"JSON body nested too deeply to read ({describe_body(response)})"
     except ValueError:
         return None, f"non-JSON body ({describe_body(response)})"
     return body, server_message(body) or (response.reason or "no message")

@@ -46,6 +46,7 @@ from airflow_provider_smartarena.exceptions import (
     SmartArenaValidationError,
 )
 from airflow_provider_smartarena.hooks import _http, _paging
+from airflow_provider_smartarena.hooks._body import read_body
 from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
 from airflow_provider_smartarena.hooks._paging import Page
 from airflow_provider_smartarena.hooks._retry import (
@@ -147,7 +148,8 @@ class SmartArenaHook(BaseHook):
     * a DELETE whose retry gets 404 after such an uncertain attempt has done its job.
 
     :param smartarena_conn_id: the Airflow connection id.
-    :param timeout: seconds for connect and read of each request; overrides the ``timeout`` extra.
+    :param timeout: seconds each request may take in all (connect and whole body); overrides the
+        ``timeout`` extra.
     :param max_retries: retries after the first attempt; overrides the ``max_retries`` extra.
     :param page_size: records per page, sent as ``per_page`` on paged endpoints; overrides the extra.
     :param retry_backoff: base of the exponential backoff, seconds (full jitter).
@@ -268,7 +270,10 @@ class SmartArenaHook(BaseHook):
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.verify = settings.verify
-        session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
+        # Only encodings the body reader inflates within the size cap (no brotli/zstd surprises).
+        session.headers.update(
+            {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": _USER_AGENT}
+        )
         # The environment (proxies, CA bundle) is read once, for the one host this hook calls:
         # requests would re-read it, .netrc included, on every request, and a .netrc entry for the
         # host would replace the bearer token with Basic auth.
@@ -354,6 +359,9 @@ class SmartArenaHook(BaseHook):
             "verify_ssl": text("verify_ssl"),
             "max_retries": number("max_retries"),
             "page_size": number("page_size"),
+            "max_response_bytes": number("max_response_bytes"),
+            "max_retry_wait": text("max_retry_wait"),
+            "max_requests_per_minute": text("max_requests_per_minute"),
             "allow_insecure_http": BooleanField(lazy_gettext(fields["allow_insecure_http"]["label"])),
         }
 
@@ -425,7 +433,7 @@ class SmartArenaHook(BaseHook):
             )
         decode = _paging.typed_decoder(record_type) if record_type is not None else None
         return _paging.walk_pages(
-            self._scrubbed(functools.partial(self._fetch_page, endpoint, params, decode=decode)),
+            self._scrubbed(functools.partial(self._fetch_page, endpoint, params, decode=decode), endpoint),
             paged=endpoint.paginated,
             start_page=start_page,
             max_concurrency=max_concurrency,
@@ -825,7 +833,7 @@ class SmartArenaHook(BaseHook):
     # ---------------------------------------------------------------- private: requests
 
     def _execute(self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None) -> Any:
-        with self._guard(secrets_in(params)):
+        with self._guard(endpoint.method, endpoint.path, secrets_in(params)):
             return self._execute_unguarded(endpoint, params, settle)
 
     def _execute_unguarded(
@@ -931,7 +939,7 @@ class SmartArenaHook(BaseHook):
         have reached the server (see :meth:`create_record`). ``decode`` may decode a successful
         body its own way; when it returns None, the body is decoded as JSON as usual.
         """
-        with self._guard(secrets_in(json_body, form)):
+        with self._guard(method, path, secrets_in(json_body, form)):
             return self._exchange(
                 method,
                 path,
@@ -944,20 +952,32 @@ class SmartArenaHook(BaseHook):
             )
 
     @contextlib.contextmanager
-    def _guard(self, secrets: Iterable[str] = ()) -> Iterator[None]:
-        """Scrub every secret of the hook and ``secrets`` from a provider error raised inside."""
+    def _guard(self, method: str, path: str, secrets: Iterable[str] = ()) -> Iterator[None]:
+        """Make every failure inside a provider error free of secrets.
+
+        Provider errors are scrubbed of every secret of the hook and ``secrets``; any other
+        exception (deep JSON, an odd header, a shape nothing expected) was caused by what the
+        server sent, and becomes a :class:`SmartArenaResponseError` naming the call.
+        """
         try:
             yield
         except SmartArenaError as err:
             self._scrubber.clean(err, secrets)
             raise
+        except Exception as err:
+            error = SmartArenaResponseError(
+                f"the answer could not be handled ({type(err).__name__}: {err})"[:300],
+                method=method,
+                path=path,
+            )
+            raise self._scrubber.clean(error, secrets) from None
 
-    def _scrubbed(self, fetch: Callable[..., T]) -> Callable[..., T]:
+    def _scrubbed(self, fetch: Callable[..., T], endpoint: Endpoint) -> Callable[..., T]:
         """``fetch`` with :meth:`_guard` around each call (the pages' own checks build errors too)."""
 
         @functools.wraps(fetch)
         def guarded(*args: Any, **kwargs: Any) -> T:
-            with self._guard():
+            with self._guard(endpoint.method, endpoint.path):
                 return fetch(*args, **kwargs)
 
         return guarded
@@ -975,8 +995,9 @@ class SmartArenaHook(BaseHook):
         decode: Callable[[bytes], Any] | None = None,
     ) -> tuple[Any, str | None]:
         session = self.get_conn()
+        settings = self.settings
         url = self.base_url + path
-        options: dict[str, Any] = {"timeout": self.settings.timeout, "verify": self._verify}
+        options: dict[str, Any] = {"timeout": settings.timeout, "verify": self._verify}
         policy = self.retry_policy
         retry = 0
         renewed = uncertain = False
@@ -984,6 +1005,7 @@ class SmartArenaHook(BaseHook):
             token = self._tokens.get() if authenticated else None
             headers = {"Authorization": f"Bearer {token}"} if token else None
             started = time.perf_counter()
+            started_mono = time.monotonic()
             try:
                 response = session.request(
                     method,
@@ -996,7 +1018,16 @@ class SmartArenaHook(BaseHook):
                     stream=True,
                     **options,
                 )
-                _read_body(response)
+                # What Response.content does after reading; done here so every later use sees it.
+                response._content = read_body(
+                    response,
+                    limit=settings.max_response_bytes,
+                    deadline=started_mono + settings.timeout,
+                    timeout=settings.timeout,
+                    method=method,
+                    path=path,
+                )
+                response._content_consumed = True  # type: ignore[attr-defined]
             except requests.exceptions.SSLError as err:
                 raise SmartArenaTLSError(
                     f"{_reason(err)}. {TLS_FIX_HINT}", method=method, path=path
@@ -1171,29 +1202,6 @@ def _reason(err: BaseException) -> str:
     if "Caused by" in text or "url:" in text:
         text = type(_innermost(err)).__name__
     return text or type(err).__name__
-
-
-def _read_body(response: requests.Response) -> None:
-    """Read a streamed response's body in one call and keep it as ``response.content``.
-
-    One read of the whole body costs a fraction of requests' own 10 KB chunks, which matters at a
-    page of 150 KB. Errors are raised as requests raises them, so the retries treat them alike.
-    """
-    try:
-        content: bytes = response.raw.read(decode_content=True) or b""
-    except urllib3.exceptions.SSLError as err:
-        raise requests.exceptions.SSLError(err, response=response) from err
-    except urllib3.exceptions.ProtocolError as err:
-        raise requests.exceptions.ChunkedEncodingError(err, response=response) from err
-    except urllib3.exceptions.DecodeError as err:
-        raise requests.exceptions.ContentDecodingError(err, response=response) from err
-    except urllib3.exceptions.ReadTimeoutError as err:
-        raise requests.exceptions.ConnectionError(err, response=response) from err
-    finally:
-        response.close()  # back to the pool when read to the end; discarded after an error
-    # What Response.content does after reading; done here so that every later use sees the body.
-    response._content = content
-    response._content_consumed = True  # type: ignore[attr-defined]
 
 
 def _may_have_reached_server(err: requests.exceptions.RequestException) -> bool:
