@@ -120,14 +120,20 @@ def error_for(
     path: str,
     *,
     retry_after: float | None = None,
+    hint: str | None = None,
 ) -> SmartArenaError:
     """The exception for a non-2xx response.
 
     It may quote what the server said, secrets included: the hook's scrubber cleans it before
     it is raised (see :mod:`~airflow_provider_smartarena.hooks._secrets`).
+
+    :param retry_after: the wait the server asked for (429/503), kept on a rate-limit error.
+    :param hint: appended to the server's message (e.g. why no retry was made).
     """
     status = response.status_code
     body, message = _error_body(response)
+    if hint:
+        message = f"{message} ({hint})"
     where: dict[str, Any] = {"method": method, "path": path, "status": status, "response_body": body}
     if status == 422 or (status == 400 and field_errors(body)):
         return SmartArenaValidationError(message, errors=field_errors(body), **where)

@@ -48,6 +48,7 @@ from airflow_provider_smartarena.exceptions import (
 from airflow_provider_smartarena.hooks import _http, _paging
 from airflow_provider_smartarena.hooks._body import read_body
 from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
+from airflow_provider_smartarena.hooks._pacer import Pacer
 from airflow_provider_smartarena.hooks._paging import Page
 from airflow_provider_smartarena.hooks._retry import (
     RetryPolicy,
@@ -153,8 +154,12 @@ class SmartArenaHook(BaseHook):
     :param max_retries: retries after the first attempt; overrides the ``max_retries`` extra.
     :param page_size: records per page, sent as ``per_page`` on paged endpoints; overrides the extra.
     :param retry_backoff: base of the exponential backoff, seconds (full jitter).
-    :param retry_max_wait: cap on any single wait between attempts, seconds; a ``Retry-After``
-        longer than this fails the call with :class:`SmartArenaRateLimitError` instead of sleeping.
+    :param retry_max_wait: cap on any single backoff wait between attempts, seconds.
+    :param max_retry_wait: the longest ``Retry-After`` (429 or 503) waited for, seconds; overrides
+        the ``max_retry_wait`` extra (default 120). A longer one fails the call at once with an
+        error saying what the server asked.
+    :param rate_limit_window: the period, seconds, over which the server's ``X-RateLimit-Limit``
+        counts (Laravel's default throttle: 60 requests per 60 s); used to pace requests.
     :param max_pages: hard cap on the pages one listing may fetch (a guard against runaway servers).
     :param pool_maxsize: connections kept alive in the session's pool (at least any concurrency used).
     :param logger_name: see :class:`BaseHook`.
@@ -176,6 +181,8 @@ class SmartArenaHook(BaseHook):
         page_size: int | None = None,
         retry_backoff: float = 1.0,
         retry_max_wait: float = 30.0,
+        max_retry_wait: float | None = None,
+        rate_limit_window: float = 60.0,
         max_pages: int = 100_000,
         pool_maxsize: int = 32,
         logger_name: str | None = None,
@@ -183,7 +190,13 @@ class SmartArenaHook(BaseHook):
     ) -> None:
         super().__init__(logger_name=logger_name)
         self.smartarena_conn_id = smartarena_conn_id
-        self._overrides = {"timeout": timeout, "max_retries": max_retries, "page_size": page_size}
+        self._overrides = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "page_size": page_size,
+            "max_retry_wait": max_retry_wait,
+        }
+        self._rate_limit_window = rate_limit_window
         self._retry_backoff = retry_backoff
         self._retry_max_wait = retry_max_wait
         self.max_pages = max_pages
@@ -242,6 +255,11 @@ class SmartArenaHook(BaseHook):
     def page_size(self) -> int | None:
         """Records per page requested from paged endpoints, or None for the server's default."""
         return self.settings.page_size
+
+    @cached_property
+    def _pacer(self) -> Pacer:
+        """Spacing of requests by ``max_requests_per_minute`` and the server's rate-limit headers."""
+        return Pacer(self.settings.max_requests_per_minute, self._rate_limit_window)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -1004,6 +1022,7 @@ class SmartArenaHook(BaseHook):
         while True:
             token = self._tokens.get() if authenticated else None
             headers = {"Authorization": f"Bearer {token}"} if token else None
+            self._pacer.wait()
             started = time.perf_counter()
             started_mono = time.monotonic()
             try:
@@ -1040,6 +1059,8 @@ class SmartArenaHook(BaseHook):
                     continue
                 raise _network_error(err, method, path, retry + 1) from None
             status = response.status_code
+            retry_after = self._retry_after(response) if is_retryable_status(status) else None
+            self._pacer.observe(response.headers, retry_after)
             self.log.debug(
                 "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
             )
@@ -1051,20 +1072,24 @@ class SmartArenaHook(BaseHook):
                 self._tokens.invalidate(token)
                 renewed = True
                 continue
+            hint = None
             if is_retryable_status(status):
-                wait = self._retry_wait(response, retry, policy)
                 uncertain = uncertain or status != 429  # a 429 is refused before any work is done
-                if wait is not None:
+                cap = settings.max_retry_wait
+                if retry_after is not None and retry_after > cap:
+                    # Sleeping less than asked would only earn another refusal.
+                    hint = (
+                        f"the server asked to wait {retry_after:g} s (Retry-After), more than "
+                        f"max_retry_wait={cap:g} s; raise the connection extra or hook argument "
+                        "max_retry_wait to wait that long"
+                    )
+                elif retry < policy.max_retries:
+                    wait = policy.wait(retry, retry_after)
                     self._pause(method, path, retry, policy, wait, f"HTTP {status}")
                     retry += 1
                     continue
             if status >= 300:
-                error = _http.error_for(
-                    response,
-                    method,
-                    path,
-                    retry_after=self._retry_after(response),
-                )
+                error = _http.error_for(response, method, path, retry_after=retry_after, hint=hint)
                 if uncertain and settle is not None:
                     return settle(error), date
                 raise error
@@ -1077,16 +1102,6 @@ class SmartArenaHook(BaseHook):
     def _retry_after(self, response: requests.Response) -> float | None:
         now = parse_http_date(response.headers.get("Date")) or _utcnow()
         return parse_retry_after(response.headers.get("Retry-After"), now)
-
-    def _retry_wait(self, response: requests.Response, retry: int, policy: RetryPolicy) -> float | None:
-        """Seconds to wait before retrying a 429/5xx, or None to give up."""
-        if retry >= policy.max_retries:
-            return None
-        retry_after = self._retry_after(response)
-        if retry_after is not None and retry_after > policy.max_wait:
-            # Sleeping less than asked would only earn another refusal; let the caller decide.
-            return None
-        return policy.wait(retry, retry_after)
 
     def _pause(
         self, method: str, path: str, retry: int, policy: RetryPolicy, wait: float, reason: str

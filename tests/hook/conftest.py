@@ -18,7 +18,7 @@ AIRFLOW_V_3 = int(airflow_version.split(".")[0]) >= 3
 PACKAGE = SmartArenaHook.__module__.split(".")[0]
 
 #: Small waits so retry tests stay fast.
-FAST = {"retry_backoff": 0.005, "retry_max_wait": 2.0}
+FAST = {"retry_backoff": 0.005, "retry_max_wait": 2.0, "max_retry_wait": 2.0}
 
 
 @pytest.fixture
