@@ -16,9 +16,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import importlib
 import itertools
-import os
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,35 +28,31 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import requests
-import urllib3
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
-from requests.adapters import HTTPAdapter
 
-from airflow_provider_smartarena import __version__
 from airflow_provider_smartarena.exceptions import (
-    SmartArenaAuthError,
-    SmartArenaConnectionError,
     SmartArenaError,
-    SmartArenaForbiddenError,
     SmartArenaInputError,
     SmartArenaNotFoundError,
     SmartArenaResponseError,
-    SmartArenaTLSError,
     SmartArenaValidationError,
 )
 from airflow_provider_smartarena.hooks import _http, _paging
-from airflow_provider_smartarena.hooks._body import read_body
 from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
-from airflow_provider_smartarena.hooks._pacer import Pacer
 from airflow_provider_smartarena.hooks._paging import Page
 from airflow_provider_smartarena.hooks._retry import (
     RetryPolicy,
-    is_retryable_status,
     parse_http_date,
-    parse_retry_after,
 )
 from airflow_provider_smartarena.hooks._secrets import Scrubber, secrets_in
 from airflow_provider_smartarena.hooks._token import TokenManager
+from airflow_provider_smartarena.hooks._transport import (
+    TLS_FIX_HINT,
+    TOKEN_PATH,
+    Reply,
+    Transport,
+)
+from airflow_provider_smartarena.hooks._transport import Settle as _Settle
 from airflow_provider_smartarena.resources import (
     ADD_COURSE_USERS,
     BRANCHES,
@@ -78,23 +73,19 @@ from airflow_provider_smartarena.resources import (
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from airflow_provider_smartarena.probe.model import ProbeReport
+#: Where :meth:`SmartArenaHook.probe` finds the probe (a name, not an import: see there).
+_PROBE_MODULE = "airflow_provider_smartarena.probe"
+#: What :meth:`SmartArenaHook.probe` returns: ``airflow_provider_smartarena.probe.model.ProbeReport``.
+ProbeReport = Any
 
-#: Told with every TLS failure, so that a failed task says how to fix it as test_connection() does.
-TLS_FIX_HINT = (
-    "If the server uses a private CA, set the connection's verify_ssl extra to its CA bundle path "
-    "(verify_ssl=false turns verification off, which is unsafe)"
-)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["Outcome", "Page", "SmartArenaHook"]
+__all__ = ["TLS_FIX_HINT", "TOKEN_PATH", "Outcome", "Page", "Reply", "SmartArenaHook"]
 
-TOKEN_PATH = "/oauth/access_token"
 #: The cheap read used by ``test_connection`` and ``server_now``: a filter nothing matches.
 _PROBE_PATH = "/api/locations"
-_USER_AGENT = f"airflow-provider-smartarena/{__version__} python-requests/{requests.__version__}"
 
 
 @dataclass
@@ -196,20 +187,13 @@ class SmartArenaHook(BaseHook):
             "page_size": page_size,
             "max_retry_wait": max_retry_wait,
         }
-        self._rate_limit_window = rate_limit_window
         self._retry_backoff = retry_backoff
         self._retry_max_wait = retry_max_wait
         self.max_pages = max_pages
         self.pool_maxsize = pool_maxsize
-        self._session: requests.Session | None = None
-        self._session_lock = threading.Lock()
-        self._tokens = TokenManager(self._fetch_token)
-        #: Every secret sent or received (client secret, tokens), kept out of errors built from answers.
-        self._scrubber = Scrubber()
+        self._transport = Transport(self, rate_limit_window=rate_limit_window)
         if kwargs:
             self.log.warning("SmartArenaHook ignores unknown arguments: %s", ", ".join(sorted(kwargs)))
-        #: (time.monotonic(), raw Date header) of the latest response that carried one.
-        self._last_date: tuple[float, str] | None = None
         self._probing = False
 
     def __repr__(self) -> str:
@@ -256,11 +240,6 @@ class SmartArenaHook(BaseHook):
         """Records per page requested from paged endpoints, or None for the server's default."""
         return self.settings.page_size
 
-    @cached_property
-    def _pacer(self) -> Pacer:
-        """Spacing of requests by ``max_requests_per_minute`` and the server's rate-limit headers."""
-        return Pacer(self.settings.max_requests_per_minute, self._rate_limit_window)
-
     @property
     def retry_policy(self) -> RetryPolicy:
         """Retries and waits in force (none while :meth:`test_connection` runs)."""
@@ -272,48 +251,73 @@ class SmartArenaHook(BaseHook):
 
         :raises SmartArenaConfigError: the connection is unusable (e.g. ``http://`` to a remote host).
         """
-        session = self._session
-        if session is None:
-            with self._session_lock:
-                if self._session is None:
-                    self._session = self._new_session()
-                session = self._session
-        return session
-
-    def _new_session(self) -> requests.Session:
-        settings = self.settings
-        session = requests.Session()
-        # Retries are ours (with backoff and logging), so urllib3 must not add its own.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.pool_maxsize, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.verify = settings.verify
-        # Only encodings the body reader inflates within the size cap (no brotli/zstd surprises).
-        session.headers.update(
-            {"Accept": "application/json", "Accept-Encoding": "gzip, deflate", "User-Agent": _USER_AGENT}
-        )
-        # The environment (proxies, CA bundle) is read once, for the one host this hook calls:
-        # requests would re-read it, .netrc included, on every request, and a .netrc entry for the
-        # host would replace the bearer token with Basic auth.
-        session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-        return session
-
-    @cached_property
-    def _verify(self) -> bool | str:
-        """``verify`` as requests would resolve it from the environment: a CA bundle named by
-        ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` applies unless the connection sets its own."""
-        verify = self.settings.verify
-        if verify is True:
-            return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        return verify
+        return self._transport.get_conn()
 
     def close(self) -> None:
         """Close the session's pooled connections; the hook creates a new session if used again."""
-        with self._session_lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+        self._transport.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        authenticated: bool = True,
+        error_body: bool = True,
+    ) -> Reply:
+        """Send one call to the API and return its :class:`~airflow_provider_smartarena.hooks.Reply`.
+
+        The layer beneath the typed calls, for what they do not cover (a raw envelope, the
+        headers, an endpoint the provider does not model). Nothing is validated against the API
+        model; everything else is as for the typed calls: the bearer token (renewed once on a 401),
+        pacing, retries of connection errors, 429 and 5xx, the body read within
+        ``max_response_bytes`` and ``timeout``, errors mapped to provider exceptions with every
+        secret scrubbed. A write is retried too, but not settled by reading back: use the typed
+        calls for creates and renames.
+
+        :param method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
+        :param path: the path below the base URL, e.g. ``/api/users``.
+        :param params: the query string (values as requests sends them).
+        :param json: the JSON body.
+        :param authenticated: send the bearer token (False only for the token endpoint itself).
+        :param error_body: raise :class:`SmartArenaResponseError` for a 2xx body that is an error
+            in disguise (``{"error": ...}``, ``{"success": false}``).
+        :raises SmartArenaError: a subclass naming the call, for every failure.
+        """
+        if method not in ("GET", "POST", "PUT", "DELETE"):
+            raise SmartArenaInputError("method", f"got {method!r}", "GET, POST, PUT, DELETE")
+        if not isinstance(path, str) or not path.startswith("/") or "://" in path:
+            raise SmartArenaInputError("path", f"got {path!r}", "a path starting with '/', e.g. /api/users")
+        return self._transport.request(
+            method, path, params=params, json=json, authenticated=authenticated, error_body=error_body
+        )
+
+    @property
+    def _verify(self) -> bool | str:
+        return self._transport.verify
+
+    @property
+    def _tokens(self) -> TokenManager:
+        return self._transport.tokens
+
+    @property
+    def _scrubber(self) -> Scrubber:
+        return self._transport.scrubber
+
+    @property
+    def _last_date(self) -> tuple[float, str] | None:
+        return self._transport.last_date
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> tuple[Any, str | None]:
+        """One call through the transport: its parsed body and ``Date`` header."""
+        return self._transport.send(method, path, **kwargs)
+
+    def _guard(
+        self, method: str, path: str, secrets: Iterable[str] = ()
+    ) -> contextlib.AbstractContextManager[None]:
+        return self._transport.guard(method, path, secrets)
 
     def __enter__(self) -> SmartArenaHook:
         return self
@@ -340,9 +344,9 @@ class SmartArenaHook(BaseHook):
 
         :param short: only a token and one cheap read per endpoint.
         """
-        # Imported here: the probe imports the hook's private modules, and most users never probe.
-        from airflow_provider_smartarena.probe import probe
-
+        # The probe is built on the hook, so the hook must not import it: looked up by name at call
+        # time, which keeps the package's import graph free of a hook <-> probe cycle.
+        probe: Callable[..., ProbeReport] = importlib.import_module(_PROBE_MODULE).probe
         return probe(self, short=short)
 
     @classmethod
@@ -451,7 +455,11 @@ class SmartArenaHook(BaseHook):
             )
         decode = _paging.typed_decoder(record_type) if record_type is not None else None
         return _paging.walk_pages(
-            self._scrubbed(functools.partial(self._fetch_page, endpoint, params, decode=decode), endpoint),
+            self._transport.guarded(
+                functools.partial(self._fetch_page, endpoint, params, decode=decode),
+                endpoint.method,
+                endpoint.path,
+            ),
             paged=endpoint.paginated,
             start_page=start_page,
             max_concurrency=max_concurrency,
@@ -903,220 +911,6 @@ class SmartArenaHook(BaseHook):
         with contextlib.suppress(SmartArenaNotFoundError):
             self._send("GET", _PROBE_PATH, params={"mapping_code": f"airflow-probe-{uuid.uuid4().hex}"})
 
-    def _fetch_token(self) -> tuple[str, float | None]:
-        """POST the client credentials (form-encoded) and return ``(token, expires_in)``."""
-        settings = self.settings
-        form = {
-            "client_id": settings.client_id,
-            "client_secret": settings.client_secret,
-            "grant_type": "client_credentials",
-        }
-        try:
-            body, _ = self._send("POST", TOKEN_PATH, form=form, authenticated=False)
-        except (
-            SmartArenaAuthError,
-            SmartArenaForbiddenError,
-            SmartArenaValidationError,
-            SmartArenaResponseError,
-        ) as err:
-            if err.status in (400, 401, 403, 422):
-                raise SmartArenaAuthError(
-                    f"the client credentials were refused: {err.message}",
-                    method="POST",
-                    path=TOKEN_PATH,
-                    status=err.status,
-                ) from None
-            raise
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise SmartArenaResponseError(
-                "the token response has no access_token", method="POST", path=TOKEN_PATH
-            )
-        mask_secret(token)
-        self._scrubber.add(token)
-        expires_in = body.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else None
-        self.log.debug("Obtained an access token valid for %s s", lifetime)
-        return token, lifetime
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: Mapping[str, str] | None = None,
-        authenticated: bool = True,
-        settle: _Settle | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> tuple[Any, str | None]:
-        """Send one call with retries; return its parsed body and ``Date`` header.
-
-        ``settle`` decides the outcome of an error response that follows an attempt which may
-        have reached the server (see :meth:`create_record`). ``decode`` may decode a successful
-        body its own way; when it returns None, the body is decoded as JSON as usual.
-        """
-        with self._guard(method, path, secrets_in(json_body, form)):
-            return self._exchange(
-                method,
-                path,
-                params=params,
-                json_body=json_body,
-                form=form,
-                authenticated=authenticated,
-                settle=settle,
-                decode=decode,
-            )
-
-    @contextlib.contextmanager
-    def _guard(self, method: str, path: str, secrets: Iterable[str] = ()) -> Iterator[None]:
-        """Make every failure inside a provider error free of secrets.
-
-        Provider errors are scrubbed of every secret of the hook and ``secrets``; any other
-        exception (deep JSON, an odd header, a shape nothing expected) was caused by what the
-        server sent, and becomes a :class:`SmartArenaResponseError` naming the call.
-        """
-        try:
-            yield
-        except SmartArenaError as err:
-            self._scrubber.clean(err, secrets)
-            raise
-        except Exception as err:
-            error = SmartArenaResponseError(
-                f"the answer could not be handled ({type(err).__name__}: {err})"[:300],
-                method=method,
-                path=path,
-            )
-            raise self._scrubber.clean(error, secrets) from None
-
-    def _scrubbed(self, fetch: Callable[..., T], endpoint: Endpoint) -> Callable[..., T]:
-        """``fetch`` with :meth:`_guard` around each call (the pages' own checks build errors too)."""
-
-        @functools.wraps(fetch)
-        def guarded(*args: Any, **kwargs: Any) -> T:
-            with self._guard(endpoint.method, endpoint.path):
-                return fetch(*args, **kwargs)
-
-        return guarded
-
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: Mapping[str, str] | None = None,
-        authenticated: bool = True,
-        settle: _Settle | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> tuple[Any, str | None]:
-        session = self.get_conn()
-        settings = self.settings
-        url = self.base_url + path
-        options: dict[str, Any] = {"timeout": settings.timeout, "verify": self._verify}
-        policy = self.retry_policy
-        retry = 0
-        renewed = uncertain = False
-        while True:
-            token = self._tokens.get() if authenticated else None
-            headers = {"Authorization": f"Bearer {token}"} if token else None
-            self._pacer.wait()
-            started = time.perf_counter()
-            started_mono = time.monotonic()
-            try:
-                response = session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    data=form,
-                    headers=headers,
-                    allow_redirects=False,
-                    stream=True,
-                    **options,
-                )
-                # What Response.content does after reading; done here so every later use sees it.
-                response._content = read_body(
-                    response,
-                    limit=settings.max_response_bytes,
-                    deadline=started_mono + settings.timeout,
-                    timeout=settings.timeout,
-                    method=method,
-                    path=path,
-                )
-                response._content_consumed = True  # type: ignore[attr-defined]
-            except requests.exceptions.SSLError as err:
-                raise SmartArenaTLSError(
-                    f"{_reason(err)}. {TLS_FIX_HINT}", method=method, path=path
-                ) from None
-            except requests.exceptions.RequestException as err:
-                uncertain = uncertain or _may_have_reached_server(err)
-                if retry < policy.max_retries:
-                    self._pause(method, path, retry, policy, policy.backoff_wait(retry), _reason(err))
-                    retry += 1
-                    continue
-                raise _network_error(err, method, path, retry + 1) from None
-            status = response.status_code
-            retry_after = self._retry_after(response) if is_retryable_status(status) else None
-            self._pacer.observe(response.headers, retry_after)
-            self.log.debug(
-                "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
-            )
-            date = response.headers.get("Date")
-            if date:  # parsed only when asked for: server_now() is rare, responses are many
-                self._last_date = (time.monotonic(), date)
-            if status == 401 and token and not renewed:
-                # Expired or revoked early: renew once (one thread does it) and resend.
-                self._tokens.invalidate(token)
-                renewed = True
-                continue
-            hint = None
-            if is_retryable_status(status):
-                uncertain = uncertain or status != 429  # a 429 is refused before any work is done
-                cap = settings.max_retry_wait
-                if retry_after is not None and retry_after > cap:
-                    # Sleeping less than asked would only earn another refusal.
-                    hint = (
-                        f"the server asked to wait {retry_after:g} s (Retry-After), more than "
-                        f"max_retry_wait={cap:g} s; raise the connection extra or hook argument "
-                        "max_retry_wait to wait that long"
-                    )
-                elif retry < policy.max_retries:
-                    wait = policy.wait(retry, retry_after)
-                    self._pause(method, path, retry, policy, wait, f"HTTP {status}")
-                    retry += 1
-                    continue
-            if status >= 300:
-                error = _http.error_for(response, method, path, retry_after=retry_after, hint=hint)
-                if uncertain and settle is not None:
-                    return settle(error), date
-                raise error
-            if decode is not None:
-                decoded = decode(response.content)
-                if decoded is not None:
-                    return decoded, date
-            return _http.decode_json(response, method, path), date
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        now = parse_http_date(response.headers.get("Date")) or _utcnow()
-        return parse_retry_after(response.headers.get("Retry-After"), now)
-
-    def _pause(
-        self, method: str, path: str, retry: int, policy: RetryPolicy, wait: float, reason: str
-    ) -> None:
-        self.log.info(
-            "Smart ARENA %s %s failed (%s); retry %d of %d in %.2f s",
-            method,
-            path,
-            reason,
-            retry + 1,
-            policy.max_retries,
-            wait,
-        )
-        time.sleep(wait)
-
     # ---------------------------------------------------------------- private: settling uncertain writes
 
     def _settle_create(self, res: Resource, params: dict[str, Any], error: SmartArenaError) -> dict[str, Any]:
@@ -1159,9 +953,6 @@ class SmartArenaHook(BaseHook):
         }
 
 
-_Settle = Callable[[SmartArenaError], dict[str, Any]]
-
-
 def _resource(resource: Resource | str) -> Resource:
     if isinstance(resource, Resource):
         return resource
@@ -1171,10 +962,6 @@ def _resource(resource: Resource | str) -> Resource:
         raise SmartArenaInputError(
             "resource", f"unknown resource {resource!r}", ", ".join(RESOURCES)
         ) from None
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _is_duplicate(error: SmartArenaValidationError, key: str) -> bool:
@@ -1193,45 +980,3 @@ def _holds(record: Mapping[str, Any], sent: Mapping[str, Any], fields: Iterable[
             return False
         compared += 1
     return compared > 0
-
-
-def _innermost(err: BaseException) -> BaseException:
-    """Follow urllib3's wrapping (``reason``, exceptions among ``args``) down to the root cause."""
-    seen: set[int] = set()
-    while id(err) not in seen:
-        seen.add(id(err))
-        inner = getattr(err, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = next((a for a in reversed(err.args) if isinstance(a, BaseException)), None)
-        if inner is None:
-            break
-        err = inner
-    return err
-
-
-def _reason(err: BaseException) -> str:
-    """A short cause such as ``[Errno 111] Connection refused``, without URLs or object reprs."""
-    text = str(_innermost(err))
-    if text.startswith("<") and ">: " in text:  # "<urllib3...Connection object at 0x..>: Failed to ..."
-        text = text.split(">: ", 1)[1]
-    if "Caused by" in text or "url:" in text:
-        text = type(_innermost(err)).__name__
-    return text or type(err).__name__
-
-
-def _may_have_reached_server(err: requests.exceptions.RequestException) -> bool:
-    """False only when the request certainly never left: the connection was never established."""
-    if isinstance(err, requests.exceptions.ConnectTimeout):
-        return False
-    return not isinstance(_innermost(err), urllib3.exceptions.NewConnectionError)
-
-
-def _network_error(
-    err: requests.exceptions.RequestException, method: str, path: str, attempts: int
-) -> SmartArenaError:
-    reason = f"{_reason(err)} (after {attempts} attempt{'s' if attempts > 1 else ''})"
-    if isinstance(err, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
-        return SmartArenaResponseError(
-            f"the response body was cut short or corrupt: {reason}", method=method, path=path
-        )
-    return SmartArenaConnectionError(reason, method=method, path=path)
