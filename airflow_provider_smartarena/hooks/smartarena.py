@@ -31,14 +31,13 @@ import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_smartarena.exceptions import (
-    SmartArenaError,
     SmartArenaInputError,
     SmartArenaNotFoundError,
     SmartArenaResponseError,
-    SmartArenaValidationError,
 )
-from airflow_provider_smartarena.hooks import _http, _paging
+from airflow_provider_smartarena.hooks import _http, _paging, _settle
 from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
+from airflow_provider_smartarena.hooks._form import connection_form_widgets, ui_field_behaviour
 from airflow_provider_smartarena.hooks._paging import Page
 from airflow_provider_smartarena.hooks._retry import (
     RetryPolicy,
@@ -352,51 +351,12 @@ class SmartArenaHook(BaseHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra fields of the Airflow 2 connection form (Airflow 3 uses ``conn-fields``)."""
-        try:
-            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-            from flask_babel import lazy_gettext
-            from wtforms import BooleanField, IntegerField, StringField
-            from wtforms.validators import NumberRange, Optional
-        except ImportError:  # Airflow 3 has no Flask form: the UI renders conn-fields instead.
-            return {}
-        from airflow_provider_smartarena import _conn_fields
-
-        fields = _conn_fields()
-
-        def text(name: str) -> Any:
-            widget = BS3TextFieldWidget()
-            return StringField(lazy_gettext(fields[name]["label"]), widget=widget, validators=[Optional()])
-
-        def number(name: str) -> Any:
-            minimum = fields[name]["schema"].get("minimum", 0)
-            return IntegerField(
-                lazy_gettext(fields[name]["label"]),
-                widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(min=minimum)],
-            )
-
-        return {
-            "timezone": text("timezone"),
-            "timeout": text("timeout"),
-            "verify_ssl": text("verify_ssl"),
-            "max_retries": number("max_retries"),
-            "page_size": number("page_size"),
-            "max_response_bytes": number("max_response_bytes"),
-            "max_retry_wait": text("max_retry_wait"),
-            "max_requests_per_minute": text("max_requests_per_minute"),
-            "allow_insecure_http": BooleanField(lazy_gettext(fields["allow_insecure_http"]["label"])),
-        }
+        return connection_form_widgets()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Relabel and hide the standard fields, as declared once in ``get_provider_info()``."""
-        from airflow_provider_smartarena import get_provider_info
-
-        (conn_type,) = (
-            c for c in get_provider_info()["connection-types"] if c["connection-type"] == cls.conn_type
-        )
-        # provider.yaml spells the keys with hyphens, the legacy classmethod with underscores.
-        return {key.replace("-", "_"): value for key, value in conn_type["ui-field-behaviour"].items()}
+        return ui_field_behaviour(cls.conn_type)
 
     # ---------------------------------------------------------------- generic layer
 
@@ -508,7 +468,10 @@ class SmartArenaHook(BaseHook):
         """
         res = _resource(resource)
         params = res.create.prepare(values, tz=self.timezone)
-        return self._write(res.create, params, functools.partial(self._settle_create, res, params))
+        settle = functools.partial(
+            _settle.settle_create, functools.partial(self.get_record, res), res, params
+        )
+        return self._write(res.create, params, settle)
 
     def update_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Update the record identified by ``values["mapping_code"]`` (PUT; idempotent, retried)."""
@@ -523,7 +486,7 @@ class SmartArenaHook(BaseHook):
         """
         res = _resource(resource)
         params = res.delete.prepare({res.key: mapping_code, **extra}, tz=self.timezone)
-        return self._write(res.delete, params, self._settle_delete)
+        return self._write(res.delete, params, _settle.settle_delete)
 
     def run_concurrently(
         self, func: Callable[[T], R], items: Iterable[T], *, max_workers: int = 8
@@ -807,7 +770,7 @@ class SmartArenaHook(BaseHook):
         """
         params = RENAME_COURSE.prepare(_values(locals()), tz=self.timezone)
         settle = functools.partial(
-            self._settle_rename, params["old_mapping_code"], params["new_mapping_code"]
+            _settle.settle_rename, self.get_course, params["old_mapping_code"], params["new_mapping_code"]
         )
         return self._write(RENAME_COURSE, params, settle)
 
@@ -911,47 +874,6 @@ class SmartArenaHook(BaseHook):
         with contextlib.suppress(SmartArenaNotFoundError):
             self._send("GET", _PROBE_PATH, params={"mapping_code": f"airflow-probe-{uuid.uuid4().hex}"})
 
-    # ---------------------------------------------------------------- private: settling uncertain writes
-
-    def _settle_create(self, res: Resource, params: dict[str, Any], error: SmartArenaError) -> dict[str, Any]:
-        """After an uncertain attempt, a duplicate refusal is success if the record holds our values."""
-        if not isinstance(error, SmartArenaValidationError) or not _is_duplicate(error, res.key):
-            raise error
-        record = self.get_record(res, params[res.key])
-        if record is None or not _holds(record, params, res.comparable):
-            raise error
-        self.log.info(
-            "%s %s already exists with the values sent: the earlier, interrupted attempt created it",
-            res.label,
-            params[res.key],
-        )
-        return {
-            "message": f"{res.label} created (confirmed by reading it back after a lost answer).",
-            "data": record,
-        }
-
-    def _settle_delete(self, error: SmartArenaError) -> dict[str, Any]:
-        """After an uncertain attempt, a 404 means the earlier attempt deleted the record."""
-        if not isinstance(error, SmartArenaNotFoundError):
-            raise error
-        self.log.info(
-            "%s %s: already gone after an interrupted attempt; treating as deleted", error.method, error.path
-        )
-        return {}
-
-    def _settle_rename(self, old: str, new: str, error: SmartArenaError) -> dict[str, Any]:
-        """After an uncertain attempt, the rename is done if ``new`` exists and ``old`` does not."""
-        if not isinstance(error, SmartArenaNotFoundError | SmartArenaValidationError):
-            raise error
-        renamed = self.get_course(new)
-        if renamed is None or self.get_course(old) is not None:
-            raise error
-        self.log.info("Course %s is already named %s: the earlier, interrupted attempt renamed it", old, new)
-        return {
-            "message": "Course mapping code updated (confirmed by reading it back after a lost answer).",
-            "data": renamed,
-        }
-
 
 def _resource(resource: Resource | str) -> Resource:
     if isinstance(resource, Resource):
@@ -962,21 +884,3 @@ def _resource(resource: Resource | str) -> Resource:
         raise SmartArenaInputError(
             "resource", f"unknown resource {resource!r}", ", ".join(RESOURCES)
         ) from None
-
-
-def _is_duplicate(error: SmartArenaValidationError, key: str) -> bool:
-    text = " ".join([error.message, *error.errors.get(key, [])]).lower()
-    return key in error.errors or any(word in text for word in ("taken", "exist", "duplicate", "unique"))
-
-
-def _holds(record: Mapping[str, Any], sent: Mapping[str, Any], fields: Iterable[str]) -> bool:
-    """True when every scalar field we sent and the record shows has the value we sent."""
-    compared = 0
-    for name in fields:
-        value, shown = sent.get(name), record.get(name)
-        if value is None or shown is None or isinstance(shown, list | dict) or isinstance(value, list):
-            continue
-        if str(shown).strip().casefold() != str(value).strip().casefold():
-            return False
-        compared += 1
-    return compared > 0
