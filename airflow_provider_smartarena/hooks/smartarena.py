@@ -1,28 +1,24 @@
-"""The Smart ARENA hook: connection, OAuth2 token, pooled session, retries, paging and typed calls.
+"""The Smart ARENA hook: the connection and one typed method per documented call.
 
 Layers, bottom up:
 
-* :meth:`SmartArenaHook._send` — one HTTP exchange with the bearer token, retries and the mapping
-  of a response to a result or an exception (``_token``, ``_retry``, ``_http`` do the work);
-* the generic layer — :meth:`~SmartArenaHook.call`, :meth:`~SmartArenaHook.iter_pages`,
-  :meth:`~SmartArenaHook.list_records`, :meth:`~SmartArenaHook.create_record` ... — which validates
-  with :meth:`Endpoint.prepare <airflow_provider_smartarena.resources.Endpoint.prepare>` before
-  anything is sent;
-* one thin typed method per documented call, with keyword arguments named as the API names them.
+* the transport (``hooks/_transport.py``) — one HTTP exchange with the bearer token, pacing,
+  retries, body limits, the mapping of an answer to a result or an exception, and scrubbing;
+  public as :meth:`SmartArenaHook.request`, which returns a :class:`~airflow_provider_smartarena.hooks.Reply`;
+* the generic layer (``hooks/_generic.py``) — :meth:`~SmartArenaHook.call`,
+  :meth:`~SmartArenaHook.iter_pages`, :meth:`~SmartArenaHook.list_records`,
+  :meth:`~SmartArenaHook.create_record` ... — which validates with :meth:`Endpoint.prepare
+  <airflow_provider_smartarena.resources.Endpoint.prepare>` before anything is sent;
+* here, the connection and one thin typed method per documented call, with keyword arguments
+  named as the API names them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import importlib
-import itertools
-import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,18 +28,16 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from airflow_provider_smartarena.exceptions import (
     SmartArenaInputError,
-    SmartArenaNotFoundError,
-    SmartArenaResponseError,
 )
-from airflow_provider_smartarena.hooks import _http, _paging, _settle
+from airflow_provider_smartarena.hooks import _settle
 from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
 from airflow_provider_smartarena.hooks._form import connection_form_widgets, ui_field_behaviour
+from airflow_provider_smartarena.hooks._generic import GenericCalls, Outcome
 from airflow_provider_smartarena.hooks._paging import Page
 from airflow_provider_smartarena.hooks._retry import (
     RetryPolicy,
-    parse_http_date,
 )
-from airflow_provider_smartarena.hooks._secrets import Scrubber, secrets_in
+from airflow_provider_smartarena.hooks._secrets import Scrubber
 from airflow_provider_smartarena.hooks._token import TokenManager
 from airflow_provider_smartarena.hooks._transport import (
     TLS_FIX_HINT,
@@ -51,7 +45,6 @@ from airflow_provider_smartarena.hooks._transport import (
     Reply,
     Transport,
 )
-from airflow_provider_smartarena.hooks._transport import Settle as _Settle
 from airflow_provider_smartarena.resources import (
     ADD_COURSE_USERS,
     BRANCHES,
@@ -61,12 +54,9 @@ from airflow_provider_smartarena.resources import (
     QUALIFICATIONS,
     REMOVE_COURSE_USERS,
     RENAME_COURSE,
-    RESOURCES,
     USER_COURSES,
     USERS,
     WORKPLACES,
-    Endpoint,
-    Resource,
 )
 
 if TYPE_CHECKING:
@@ -83,35 +73,13 @@ R = TypeVar("R")
 
 __all__ = ["TLS_FIX_HINT", "TOKEN_PATH", "Outcome", "Page", "Reply", "SmartArenaHook"]
 
-#: The cheap read used by ``test_connection`` and ``server_now``: a filter nothing matches.
-_PROBE_PATH = "/api/locations"
-
-
-@dataclass
-class Outcome:
-    """The result of one item of :meth:`SmartArenaHook.run_concurrently`.
-
-    :param item: the input item.
-    :param result: what the function returned, when it succeeded.
-    :param error: the exception it raised, when it failed.
-    """
-
-    item: Any
-    result: Any = None
-    error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the call succeeded."""
-        return self.error is None
-
 
 def _values(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
     """Turn a typed method's ``locals()`` into API parameters (``self`` dropped, names mapped)."""
     return {renames.get(k, k): v for k, v in scope.items() if k not in ("self", "__class__")}
 
 
-class SmartArenaHook(BaseHook):
+class SmartArenaHook(BaseHook, GenericCalls):
     """Talk to the Smart ARENA REST API.
 
     The connection gives the base URL (host), the OAuth2 client id (login) and client secret
@@ -357,173 +325,6 @@ class SmartArenaHook(BaseHook):
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Relabel and hide the standard fields, as declared once in ``get_provider_info()``."""
         return ui_field_behaviour(cls.conn_type)
-
-    # ---------------------------------------------------------------- generic layer
-
-    def call(self, endpoint: Endpoint, **values: Any) -> Any:
-        """Validate ``values`` for ``endpoint``, send the call and return the parsed JSON.
-
-        GET parameters travel in the query string; POST, PUT and DELETE parameters as a JSON body.
-        ``None`` values are not sent. An empty response body returns ``{}``.
-
-        :raises SmartArenaInputError: before any request, when a value is invalid.
-        """
-        return self._execute(endpoint, endpoint.prepare(values, tz=self.timezone))
-
-    def iter_pages(
-        self,
-        endpoint: Endpoint,
-        *,
-        max_concurrency: int = 1,
-        start_page: int = 1,
-        record_type: type[msgspec.Struct] | None = None,
-        **values: Any,
-    ) -> Iterator[Page]:
-        """Stream the pages of a listing, in order.
-
-        Values are validated now (not on the first ``next()``). Any list envelope is understood: a
-        bare list, ``{"data": [...]}``, a Laravel paginator, or an unknown object holding one list
-        of records. Paging stops when the metadata says there is no next page, on an empty page,
-        or (without metadata) on a page shorter than the previous one. A page repeating the
-        previous page's records raises :class:`SmartArenaResponseError`, as does passing
-        ``max_pages``. Endpoints the API does not document as paged are read with one request,
-        and followed page by page only if the server answers with a paginator.
-
-        :param endpoint: a GET endpoint of :mod:`~airflow_provider_smartarena.resources`.
-        :param max_concurrency: when the paginator tells the page count, fetch up to this many
-            requests at once (still yielded in order; at most twice this many pages are held or in
-            flight ahead of the caller).
-        :param start_page: the first page to read (1-based).
-        :param record_type: a ``msgspec.Struct`` type to decode records into, straight from the
-            body (what the transfers use: it costs a fraction of decoding dicts). A page whose
-            records do not all fit it strictly, or in another envelope, comes as dicts.
-        """
-        if endpoint.method != "GET":
-            raise SmartArenaInputError(
-                "endpoint", f"{endpoint.method} {endpoint.path} is not a listing", "GET"
-            )
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise SmartArenaInputError("max_concurrency", f"got {max_concurrency!r}", "a whole number >= 1")
-        if isinstance(start_page, bool) or not isinstance(start_page, int) or start_page < 1:
-            raise SmartArenaInputError("start_page", f"got {start_page!r}", "a whole number >= 1")
-        params = endpoint.prepare(values, tz=self.timezone)
-        if max_concurrency > self.pool_maxsize:
-            self.log.warning(
-                "max_concurrency=%d exceeds pool_maxsize=%d: extra connections will not be kept alive",
-                max_concurrency,
-                self.pool_maxsize,
-            )
-        decode = _paging.typed_decoder(record_type) if record_type is not None else None
-        return _paging.walk_pages(
-            self._transport.guarded(
-                functools.partial(self._fetch_page, endpoint, params, decode=decode),
-                endpoint.method,
-                endpoint.path,
-            ),
-            paged=endpoint.paginated,
-            start_page=start_page,
-            max_concurrency=max_concurrency,
-            max_pages=self.max_pages,
-            method=endpoint.method,
-            path=endpoint.path,
-        )
-
-    def iter_records(self, endpoint: Endpoint, **values: Any) -> Iterator[dict[str, Any]]:
-        """Stream the records of a listing (see :meth:`iter_pages`)."""
-        return itertools.chain.from_iterable(page.records for page in self.iter_pages(endpoint, **values))
-
-    def list_records(self, resource: Resource | str, **filters: Any) -> list[dict[str, Any]]:
-        """Return every record of ``resource`` matching ``filters`` (the list endpoint's parameters)."""
-        return list(self.iter_records(_resource(resource).list, **filters))
-
-    def get_record(self, resource: Resource | str, mapping_code: str) -> dict[str, Any] | None:
-        """Return the record whose ``mapping_code`` is exactly ``mapping_code``, or None.
-
-        The list endpoint's ``mapping_code`` filter is used, and the answer is checked: a server
-        that ignores the filter cannot make this return another record. A 404 means "no such record".
-        """
-        res = _resource(resource)
-        if mapping_code is None:  # prepare() drops None, as it does for every optional filter
-            raise SmartArenaInputError(res.key, "is required", res.list.field(res.key).allowed())
-        wanted = res.list.prepare({res.key: mapping_code}, tz=self.timezone)[res.key]
-        pages = self.iter_pages(res.list, **{res.key: wanted})
-        try:
-            for page in pages:
-                for record in page.records:
-                    if str(record.get(res.key)) == wanted:
-                        return record
-        except SmartArenaNotFoundError:
-            return None
-        finally:
-            pages.close()  # type: ignore[attr-defined]
-        return None
-
-    def create_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a record (POST); ``values`` are the create endpoint's parameters.
-
-        A create is retried after a failure that may or may not have reached the server (a
-        dropped connection, a read timeout, a 5xx). If that retry is then refused as a duplicate
-        ``mapping_code``, the record is read back: when it holds the values sent, the first
-        attempt did create it and the record read back is returned; otherwise the refusal is raised.
-        """
-        res = _resource(resource)
-        params = res.create.prepare(values, tz=self.timezone)
-        settle = functools.partial(
-            _settle.settle_create, functools.partial(self.get_record, res), res, params
-        )
-        return self._write(res.create, params, settle)
-
-    def update_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Update the record identified by ``values["mapping_code"]`` (PUT; idempotent, retried)."""
-        res = _resource(resource)
-        return self._write(res.update, res.update.prepare(values, tz=self.timezone))
-
-    def delete_record(self, resource: Resource | str, mapping_code: str, **extra: Any) -> dict[str, Any]:
-        """Delete a record (DELETE with a JSON body).
-
-        After a failure that may have reached the server, a 404 on the retry means the first attempt
-        deleted it: that is success (``{}`` is returned).
-        """
-        res = _resource(resource)
-        params = res.delete.prepare({res.key: mapping_code, **extra}, tz=self.timezone)
-        return self._write(res.delete, params, _settle.settle_delete)
-
-    def run_concurrently(
-        self, func: Callable[[T], R], items: Iterable[T], *, max_workers: int = 8
-    ) -> list[Outcome]:
-        """Call ``func(item)`` for every item on a bounded thread pool sharing this hook.
-
-        Outcomes come back in the order of ``items``; an item's exception is stored in its
-        outcome, never raised.
-        """
-        if max_workers < 1:
-            raise SmartArenaInputError("max_workers", f"got {max_workers!r}", "a whole number >= 1")
-
-        def run(item: T) -> Outcome:
-            try:
-                return Outcome(item, func(item))
-            except Exception as err:
-                return Outcome(item, error=err)
-
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="smartarena-bulk") as pool:
-            return list(pool.map(run, items))
-
-    def server_now(self, max_age: float = 5.0) -> dt.datetime:
-        """Return the server's clock (aware, UTC) from the ``Date`` header of the latest response.
-
-        When no response is younger than ``max_age`` seconds, a cheap read is made first. The
-        header has a one-second resolution and is never later than the server's real time.
-        """
-        latest = self._last_date
-        if latest is None or time.monotonic() - latest[0] > max_age:
-            self._probe()
-            latest = self._last_date
-        server_time = parse_http_date(latest[1]) if latest else None
-        if server_time is None:
-            raise SmartArenaResponseError(
-                "the server sends no usable Date header", method="GET", path=_PROBE_PATH
-            )
-        return server_time
 
     # ---------------------------------------------------------------- users
 
@@ -818,69 +619,3 @@ class SmartArenaHook(BaseHook):
             record_type=values.pop("record_type"),
             **values,
         )
-
-    # ---------------------------------------------------------------- private: requests
-
-    def _execute(self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None) -> Any:
-        with self._guard(endpoint.method, endpoint.path, secrets_in(params)):
-            return self._execute_unguarded(endpoint, params, settle)
-
-    def _execute_unguarded(
-        self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None
-    ) -> Any:
-        if endpoint.method == "GET":
-            body, _ = self._send("GET", endpoint.path, params=params)
-            if _http.looks_like_error(body):
-                raise _http.disguised_error(body, endpoint.method, endpoint.path)
-            return body
-        body, _ = self._send(endpoint.method, endpoint.path, json_body=params, settle=settle)
-        if isinstance(body, dict) and (body.get("error") or body.get("success") is False):
-            raise _http.disguised_error(body, endpoint.method, endpoint.path)
-        return body
-
-    def _write(
-        self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None
-    ) -> dict[str, Any]:
-        body = self._execute(endpoint, params, settle)
-        return body if isinstance(body, dict) else {"data": body}
-
-    def _post(self, endpoint: Endpoint, values: Mapping[str, Any]) -> dict[str, Any]:
-        return self._write(endpoint, endpoint.prepare(values, tz=self.timezone))
-
-    def _fetch_page(
-        self,
-        endpoint: Endpoint,
-        params: dict[str, Any],
-        number: int | None,
-        decode: Callable[[bytes], _paging.TypedListing | None] | None = None,
-    ) -> _paging.Fetched:
-        query = dict(params)
-        if number is not None:
-            query["page"] = number
-            # Only where paging is documented: a page size sent from page 2 on, after an unpaged
-            # page 1 of the server's own size, would shift the offsets and skip records.
-            if endpoint.paginated and self.page_size:
-                query["per_page"] = self.page_size
-        body, date = self._send("GET", endpoint.path, params=query, decode=decode)
-        if isinstance(body, _paging.TypedListing):
-            records, meta = body.records, body.meta
-        else:
-            records, meta = _paging.parse_listing(body, method="GET", path=endpoint.path)
-        page = Page(number or 1, records, meta.last_page, meta.total, parse_http_date(date))
-        return _paging.Fetched(page, meta, paged=number is not None)
-
-    def _probe(self) -> None:
-        """One cheap authenticated read: a location filter that matches nothing."""
-        with contextlib.suppress(SmartArenaNotFoundError):
-            self._send("GET", _PROBE_PATH, params={"mapping_code": f"airflow-probe-{uuid.uuid4().hex}"})
-
-
-def _resource(resource: Resource | str) -> Resource:
-    if isinstance(resource, Resource):
-        return resource
-    try:
-        return RESOURCES[resource]
-    except KeyError:
-        raise SmartArenaInputError(
-            "resource", f"unknown resource {resource!r}", ", ".join(RESOURCES)
-        ) from None
