@@ -110,12 +110,17 @@ def read_body(
         raise _too_large(limit, method, path, status)
     pieces: list[bytes] = []
     size = 0
+    # The socket starts with the full timeout per read; it is lowered to what is left of the
+    # deadline once that is a second shorter, or under a second (not a syscall per piece).
+    socket_timeout = timeout
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _deadline_passed(response, timeout)
-            _set_socket_timeout(response, left)
+            if left < socket_timeout - 1.0 or (left < socket_timeout and left < 1.0):
+                _set_socket_timeout(response, left)
+                socket_timeout = left
             data = raw.read1(CHUNK, decode_content=False)
             if not data:
                 break
@@ -144,6 +149,7 @@ def read_body(
             raise _deadline_passed(response, timeout) from err
         raise requests.exceptions.ConnectionError(err, response=response) from err
     finally:
-        _set_socket_timeout(response, timeout)  # a pooled connection's next request starts afresh
+        if socket_timeout != timeout:  # a pooled connection's next request starts afresh
+            _set_socket_timeout(response, timeout)
         response.close()  # back to the pool when read to the end; discarded after an error
     return pieces[0] if len(pieces) == 1 else b"".join(pieces)
