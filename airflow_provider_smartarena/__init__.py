@@ -25,7 +25,7 @@ def _conn_fields() -> dict[str, Any]:
         "timeout": {
             "label": "Timeout (seconds)",
             "schema": {"type": ["number", "null"], "default": 60},
-            "description": "Connect and read timeout of each HTTP request.",
+            "description": "Seconds each HTTP request may take in all: connect and the whole body.",
         },
         "verify_ssl": {
             "label": "Verify TLS",
@@ -41,6 +41,21 @@ def _conn_fields() -> dict[str, Any]:
             "label": "Page size",
             "schema": {"type": ["integer", "null"], "minimum": 1},
             "description": "Records per page where the API honours one (empty: the server default).",
+        },
+        "max_response_bytes": {
+            "label": "Max response size (bytes)",
+            "schema": {"type": ["integer", "null"], "default": 67108864, "minimum": 1024},
+            "description": "Largest response body accepted, after decompression (default 64 MiB).",
+        },
+        "max_retry_wait": {
+            "label": "Max Retry-After wait (seconds)",
+            "schema": {"type": ["number", "null"], "default": 120, "minimum": 0},
+            "description": "Longest wait a 429/503 Retry-After may ask for; a longer one fails the call.",
+        },
+        "max_requests_per_minute": {
+            "label": "Max requests per minute",
+            "schema": {"type": ["number", "null"], "minimum": 0.01},
+            "description": "Pace requests to this rate (empty: learned from X-RateLimit-* headers).",
         },
         "allow_insecure_http": {
             "label": "Allow plain http:// to a non-loopback host",

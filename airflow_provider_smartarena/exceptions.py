@@ -92,7 +92,13 @@ class SmartArenaValidationError(SmartArenaError):
 
 
 class SmartArenaRateLimitError(SmartArenaError):
-    """429 after every retry was spent."""
+    """429 that was not retried further.
+
+    Either every retry was spent, or the server asked (``Retry-After``) for a longer wait than
+    ``max_retry_wait`` allows, and no retry was made; the message says which.
+
+    :param retry_after: the wait the server asked for, seconds (None when it did not say).
+    """
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         self.retry_after = retry_after
@@ -100,7 +106,7 @@ class SmartArenaRateLimitError(SmartArenaError):
 
 
 class SmartArenaServerError(SmartArenaError):
-    """5xx after every retry was spent."""
+    """5xx after every retry was spent (or after a ``Retry-After`` longer than ``max_retry_wait``)."""
 
 
 class SmartArenaConnectionError(SmartArenaError):

@@ -198,7 +198,7 @@ def now() -> dt.datetime:
 @pytest.fixture
 def hook_defaults() -> dict[str, Any]:
     """Keyword arguments ``make_hook`` gives every hook: short waits, so retry tests stay fast."""
-    return {"retry_backoff": 0.005, "retry_max_wait": 2.0}
+    return {"retry_backoff": 0.005, "retry_max_wait": 2.0, "max_retry_wait": 2.0}
 
 
 @pytest.fixture

@@ -37,6 +37,9 @@ def test_conn_fields_cover_every_connection_extra() -> None:
         "verify_ssl",
         "max_retries",
         "page_size",
+        "max_response_bytes",
+        "max_retry_wait",
+        "max_requests_per_minute",
         "allow_insecure_http",
     }
     for name, spec in fields.items():

@@ -50,6 +50,9 @@ def test_hook_meta_serves_the_smartarena_form(api_server_url: str) -> None:
         "verify_ssl",
         "max_retries",
         "page_size",
+        "max_response_bytes",
+        "max_retry_wait",
+        "max_requests_per_minute",
         "allow_insecure_http",
     }
     assert extras["timezone"]["value"] == "UTC"

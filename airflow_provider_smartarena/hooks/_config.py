@@ -21,6 +21,10 @@ from airflow_provider_smartarena.exceptions import SmartArenaConfigError
 DEFAULT_BASE_URL = "https://esmartarena.com"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 5
+#: The largest decoded response body accepted (64 MiB: about 400 pages' worth of activities).
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: The longest ``Retry-After`` honoured; Laravel's default throttle asks for up to 60 s.
+DEFAULT_MAX_RETRY_WAIT = 120.0
 
 _TRUE = frozenset({"true", "1", "yes", "on", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "off", "n", "f"})
@@ -43,6 +47,9 @@ class ConnectionSettings:
     max_retries: int
     page_size: int | None
     allow_insecure_http: bool
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT
+    max_requests_per_minute: float | None = None
 
     def __repr__(self) -> str:
         # The dataclass repr would print the client secret.
@@ -224,4 +231,17 @@ def read_settings(
         ),
         page_size=parse_number("page_size", pick("page_size"), None, integer=True, minimum=1),
         allow_insecure_http=allow_insecure,
+        max_response_bytes=parse_number(
+            "max_response_bytes",
+            pick("max_response_bytes"),
+            DEFAULT_MAX_RESPONSE_BYTES,
+            integer=True,
+            minimum=1024,
+        ),
+        max_retry_wait=parse_number(
+            "max_retry_wait", pick("max_retry_wait"), DEFAULT_MAX_RETRY_WAIT, integer=False, minimum=0
+        ),
+        max_requests_per_minute=parse_number(
+            "max_requests_per_minute", pick("max_requests_per_minute"), None, integer=False, minimum=0.01
+        ),
     )

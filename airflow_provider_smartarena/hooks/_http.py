@@ -38,11 +38,19 @@ def decode_json(response: requests.Response, method: str, path: str) -> Any:
     if not content or (len(content) < 16 and not content.strip()):  # no copy of large bodies
         return {}
     try:
-        return _decode(content)
-    except msgspec.DecodeError:
-        pass
-    try:  # what msgspec refuses and Python accepts (NaN, lone surrogates, huge integers)
+        try:
+            return _decode(content)
+        except msgspec.DecodeError:
+            pass
+        # What msgspec refuses and Python accepts (NaN, lone surrogates, huge integers).
         return json.loads(content)
+    except RecursionError:
+        raise SmartArenaResponseError(
+            f"the JSON body is nested too deeply to read ({len(content):,} bytes)",
+            method=method,
+            path=path,
+            status=response.status_code,
+        ) from None
     except ValueError:
         raise SmartArenaResponseError(
             f"the body is not valid JSON ({describe_body(response)}); it may be truncated or an error page",
@@ -91,6 +99,8 @@ def field_errors(body: Any) -> dict[str, list[str]]:
 def _error_body(response: requests.Response) -> tuple[Any, str]:
     try:
         body = json.loads(response.content) if response.content else None
+    except RecursionError:
+        return None, f"JSON body nested too deeply to read ({describe_body(response)})"
     except ValueError:
         return None, f"non-JSON body ({describe_body(response)})"
     return body, server_message(body) or (response.reason or "no message")
@@ -110,14 +120,20 @@ def error_for(
     path: str,
     *,
     retry_after: float | None = None,
+    hint: str | None = None,
 ) -> SmartArenaError:
     """The exception for a non-2xx response.
 
     It may quote what the server said, secrets included: the hook's scrubber cleans it before
     it is raised (see :mod:`~airflow_provider_smartarena.hooks._secrets`).
+
+    :param retry_after: the wait the server asked for (429/503), kept on a rate-limit error.
+    :param hint: appended to the server's message (e.g. why no retry was made).
     """
     status = response.status_code
     body, message = _error_body(response)
+    if hint:
+        message = f"{message} ({hint})"
     where: dict[str, Any] = {"method": method, "path": path, "status": status, "response_body": body}
     if status == 422 or (status == 400 and field_errors(body)):
         return SmartArenaValidationError(message, errors=field_errors(body), **where)

@@ -31,7 +31,10 @@ def parse_http_date(value: str | None) -> dt.datetime | None:
         return None
     if parsed.tzinfo is None:  # "-0000" means UTC without a claim about local time
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # "31 Dec 9999 23:59 -0500" is past datetime.max in UTC: unusable
+        return None
 
 
 def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:

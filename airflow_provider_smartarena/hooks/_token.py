@@ -23,6 +23,7 @@ class Token:
 
     value: str = field(repr=False)
     renew_at: float | None
+    expires_in: float | None = None
 
     def fresh(self, now: float) -> bool:
         return self.renew_at is None or now < self.renew_at
@@ -63,6 +64,12 @@ class TokenManager:
                 token = self._renew()
             return token.value
 
+    @property
+    def expires_in(self) -> float | None:
+        """The lifetime in seconds the server gave the current token (None: none given, or no token)."""
+        token = self._token
+        return token.expires_in if token is not None else None
+
     def invalidate(self, value: str) -> None:
         """Forget ``value`` after the server refused it (401), unless another thread already renewed it."""
         with self._lock:
@@ -78,5 +85,5 @@ class TokenManager:
         issued = time.monotonic()
         value, expires_in = self._fetch()
         delay = renewal_delay(expires_in)
-        self._token = Token(value, None if delay is None else issued + delay)
+        self._token = Token(value, None if delay is None else issued + delay, expires_in)
         return self._token

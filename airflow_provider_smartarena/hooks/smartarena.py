@@ -1,61 +1,50 @@
-"""The Smart ARENA hook: connection, OAuth2 token, pooled session, retries, paging and typed calls.
+"""The Smart ARENA hook: the connection and one typed method per documented call.
 
 Layers, bottom up:
 
-* :meth:`SmartArenaHook._send` — one HTTP exchange with the bearer token, retries and the mapping
-  of a response to a result or an exception (``_token``, ``_retry``, ``_http`` do the work);
-* the generic layer — :meth:`~SmartArenaHook.call`, :meth:`~SmartArenaHook.iter_pages`,
-  :meth:`~SmartArenaHook.list_records`, :meth:`~SmartArenaHook.create_record` ... — which validates
-  with :meth:`Endpoint.prepare <airflow_provider_smartarena.resources.Endpoint.prepare>` before
-  anything is sent;
-* one thin typed method per documented call, with keyword arguments named as the API names them.
+* the transport (``hooks/_transport.py``) — one HTTP exchange with the bearer token, pacing,
+  retries, body limits, the mapping of an answer to a result or an exception, and scrubbing;
+  public as :meth:`SmartArenaHook.request`, which returns a :class:`~airflow_provider_smartarena.hooks.Reply`;
+* the generic layer (``hooks/_generic.py``) — :meth:`~SmartArenaHook.call`,
+  :meth:`~SmartArenaHook.iter_pages`, :meth:`~SmartArenaHook.list_records`,
+  :meth:`~SmartArenaHook.create_record` ... — which validates with :meth:`Endpoint.prepare
+  <airflow_provider_smartarena.resources.Endpoint.prepare>` before anything is sent;
+* here, the connection and one thin typed method per documented call, with keyword arguments
+  named as the API names them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
-import itertools
-import os
-import threading
-import time
-import uuid
+import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 import requests
-import urllib3
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
-from requests.adapters import HTTPAdapter
 
-from airflow_provider_smartarena import __version__
 from airflow_provider_smartarena.exceptions import (
-    SmartArenaAuthError,
-    SmartArenaConnectionError,
-    SmartArenaError,
-    SmartArenaForbiddenError,
     SmartArenaInputError,
-    SmartArenaNotFoundError,
-    SmartArenaResponseError,
-    SmartArenaTLSError,
-    SmartArenaValidationError,
 )
-from airflow_provider_smartarena.hooks import _http, _paging
+from airflow_provider_smartarena.hooks import _settle
 from airflow_provider_smartarena.hooks._config import ConnectionSettings, read_settings
+from airflow_provider_smartarena.hooks._form import connection_form_widgets, ui_field_behaviour
+from airflow_provider_smartarena.hooks._generic import GenericCalls, Outcome
 from airflow_provider_smartarena.hooks._paging import Page
 from airflow_provider_smartarena.hooks._retry import (
     RetryPolicy,
-    is_retryable_status,
-    parse_http_date,
-    parse_retry_after,
 )
-from airflow_provider_smartarena.hooks._secrets import Scrubber, secrets_in
+from airflow_provider_smartarena.hooks._secrets import Scrubber
 from airflow_provider_smartarena.hooks._token import TokenManager
+from airflow_provider_smartarena.hooks._transport import (
+    TLS_FIX_HINT,
+    TOKEN_PATH,
+    Reply,
+    Transport,
+)
 from airflow_provider_smartarena.resources import (
     ADD_COURSE_USERS,
     BRANCHES,
@@ -65,53 +54,24 @@ from airflow_provider_smartarena.resources import (
     QUALIFICATIONS,
     REMOVE_COURSE_USERS,
     RENAME_COURSE,
-    RESOURCES,
     USER_COURSES,
     USERS,
     WORKPLACES,
-    Endpoint,
-    Resource,
 )
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from airflow_provider_smartarena.probe.model import ProbeReport
+#: Where :meth:`SmartArenaHook.probe` finds the probe (a name, not an import: see there).
+_PROBE_MODULE = "airflow_provider_smartarena.probe"
+#: What :meth:`SmartArenaHook.probe` returns: ``airflow_provider_smartarena.probe.model.ProbeReport``.
+ProbeReport = Any
 
-#: Told with every TLS failure, so that a failed task says how to fix it as test_connection() does.
-TLS_FIX_HINT = (
-    "If the server uses a private CA, set the connection's verify_ssl extra to its CA bundle path "
-    "(verify_ssl=false turns verification off, which is unsafe)"
-)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["Outcome", "Page", "SmartArenaHook"]
-
-TOKEN_PATH = "/oauth/access_token"
-#: The cheap read used by ``test_connection`` and ``server_now``: a filter nothing matches.
-_PROBE_PATH = "/api/locations"
-_USER_AGENT = f"airflow-provider-smartarena/{__version__} python-requests/{requests.__version__}"
-
-
-@dataclass
-class Outcome:
-    """The result of one item of :meth:`SmartArenaHook.run_concurrently`.
-
-    :param item: the input item.
-    :param result: what the function returned, when it succeeded.
-    :param error: the exception it raised, when it failed.
-    """
-
-    item: Any
-    result: Any = None
-    error: BaseException | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the call succeeded."""
-        return self.error is None
+__all__ = ["TLS_FIX_HINT", "TOKEN_PATH", "Outcome", "Page", "Reply", "SmartArenaHook"]
 
 
 def _values(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
@@ -119,7 +79,7 @@ def _values(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
     return {renames.get(k, k): v for k, v in scope.items() if k not in ("self", "__class__")}
 
 
-class SmartArenaHook(BaseHook):
+class SmartArenaHook(BaseHook, GenericCalls):
     """Talk to the Smart ARENA REST API.
 
     The connection gives the base URL (host), the OAuth2 client id (login) and client secret
@@ -147,12 +107,17 @@ class SmartArenaHook(BaseHook):
     * a DELETE whose retry gets 404 after such an uncertain attempt has done its job.
 
     :param smartarena_conn_id: the Airflow connection id.
-    :param timeout: seconds for connect and read of each request; overrides the ``timeout`` extra.
+    :param timeout: seconds each request may take in all (connect and whole body); overrides the
+        ``timeout`` extra.
     :param max_retries: retries after the first attempt; overrides the ``max_retries`` extra.
     :param page_size: records per page, sent as ``per_page`` on paged endpoints; overrides the extra.
     :param retry_backoff: base of the exponential backoff, seconds (full jitter).
-    :param retry_max_wait: cap on any single wait between attempts, seconds; a ``Retry-After``
-        longer than this fails the call with :class:`SmartArenaRateLimitError` instead of sleeping.
+    :param retry_max_wait: cap on any single backoff wait between attempts, seconds.
+    :param max_retry_wait: the longest ``Retry-After`` (429 or 503) waited for, seconds; overrides
+        the ``max_retry_wait`` extra (default 120). A longer one fails the call at once with an
+        error saying what the server asked.
+    :param rate_limit_window: the period, seconds, over which the server's ``X-RateLimit-Limit``
+        counts (Laravel's default throttle: 60 requests per 60 s); used to pace requests.
     :param max_pages: hard cap on the pages one listing may fetch (a guard against runaway servers).
     :param pool_maxsize: connections kept alive in the session's pool (at least any concurrency used).
     :param logger_name: see :class:`BaseHook`.
@@ -174,6 +139,8 @@ class SmartArenaHook(BaseHook):
         page_size: int | None = None,
         retry_backoff: float = 1.0,
         retry_max_wait: float = 30.0,
+        max_retry_wait: float | None = None,
+        rate_limit_window: float = 60.0,
         max_pages: int = 100_000,
         pool_maxsize: int = 32,
         logger_name: str | None = None,
@@ -181,20 +148,19 @@ class SmartArenaHook(BaseHook):
     ) -> None:
         super().__init__(logger_name=logger_name)
         self.smartarena_conn_id = smartarena_conn_id
-        self._overrides = {"timeout": timeout, "max_retries": max_retries, "page_size": page_size}
+        self._overrides = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "page_size": page_size,
+            "max_retry_wait": max_retry_wait,
+        }
         self._retry_backoff = retry_backoff
         self._retry_max_wait = retry_max_wait
         self.max_pages = max_pages
         self.pool_maxsize = pool_maxsize
-        self._session: requests.Session | None = None
-        self._session_lock = threading.Lock()
-        self._tokens = TokenManager(self._fetch_token)
-        #: Every secret sent or received (client secret, tokens), kept out of errors built from answers.
-        self._scrubber = Scrubber()
+        self._transport = Transport(self, rate_limit_window=rate_limit_window)
         if kwargs:
             self.log.warning("SmartArenaHook ignores unknown arguments: %s", ", ".join(sorted(kwargs)))
-        #: (time.monotonic(), raw Date header) of the latest response that carried one.
-        self._last_date: tuple[float, str] | None = None
         self._probing = False
 
     def __repr__(self) -> str:
@@ -252,45 +218,73 @@ class SmartArenaHook(BaseHook):
 
         :raises SmartArenaConfigError: the connection is unusable (e.g. ``http://`` to a remote host).
         """
-        session = self._session
-        if session is None:
-            with self._session_lock:
-                if self._session is None:
-                    self._session = self._new_session()
-                session = self._session
-        return session
-
-    def _new_session(self) -> requests.Session:
-        settings = self.settings
-        session = requests.Session()
-        # Retries are ours (with backoff and logging), so urllib3 must not add its own.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.pool_maxsize, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.verify = settings.verify
-        session.headers.update({"Accept": "application/json", "User-Agent": _USER_AGENT})
-        # The environment (proxies, CA bundle) is read once, for the one host this hook calls:
-        # requests would re-read it, .netrc included, on every request, and a .netrc entry for the
-        # host would replace the bearer token with Basic auth.
-        session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-        return session
-
-    @cached_property
-    def _verify(self) -> bool | str:
-        """``verify`` as requests would resolve it from the environment: a CA bundle named by
-        ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` applies unless the connection sets its own."""
-        verify = self.settings.verify
-        if verify is True:
-            return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        return verify
+        return self._transport.get_conn()
 
     def close(self) -> None:
         """Close the session's pooled connections; the hook creates a new session if used again."""
-        with self._session_lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+        self._transport.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        authenticated: bool = True,
+        error_body: bool = True,
+    ) -> Reply:
+        """Send one call to the API and return its :class:`~airflow_provider_smartarena.hooks.Reply`.
+
+        The layer beneath the typed calls, for what they do not cover (a raw envelope, the
+        headers, an endpoint the provider does not model). Nothing is validated against the API
+        model; everything else is as for the typed calls: the bearer token (renewed once on a 401),
+        pacing, retries of connection errors, 429 and 5xx, the body read within
+        ``max_response_bytes`` and ``timeout``, errors mapped to provider exceptions with every
+        secret scrubbed. A write is retried too, but not settled by reading back: use the typed
+        calls for creates and renames.
+
+        :param method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
+        :param path: the path below the base URL, e.g. ``/api/users``.
+        :param params: the query string (values as requests sends them).
+        :param json: the JSON body.
+        :param authenticated: send the bearer token (False only for the token endpoint itself).
+        :param error_body: raise :class:`SmartArenaResponseError` for a 2xx body that is an error
+            in disguise (``{"error": ...}``, ``{"success": false}``).
+        :raises SmartArenaError: a subclass naming the call, for every failure.
+        """
+        if method not in ("GET", "POST", "PUT", "DELETE"):
+            raise SmartArenaInputError("method", f"got {method!r}", "GET, POST, PUT, DELETE")
+        if not isinstance(path, str) or not path.startswith("/") or "://" in path:
+            raise SmartArenaInputError("path", f"got {path!r}", "a path starting with '/', e.g. /api/users")
+        return self._transport.request(
+            method, path, params=params, json=json, authenticated=authenticated, error_body=error_body
+        )
+
+    @property
+    def _verify(self) -> bool | str:
+        return self._transport.verify
+
+    @property
+    def _tokens(self) -> TokenManager:
+        return self._transport.tokens
+
+    @property
+    def _scrubber(self) -> Scrubber:
+        return self._transport.scrubber
+
+    @property
+    def _last_date(self) -> tuple[float, str] | None:
+        return self._transport.last_date
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> tuple[Any, str | None]:
+        """One call through the transport: its parsed body and ``Date`` header."""
+        return self._transport.send(method, path, **kwargs)
+
+    def _guard(
+        self, method: str, path: str, secrets: Iterable[str] = ()
+    ) -> contextlib.AbstractContextManager[None]:
+        return self._transport.guard(method, path, secrets)
 
     def __enter__(self) -> SmartArenaHook:
         return self
@@ -317,223 +311,20 @@ class SmartArenaHook(BaseHook):
 
         :param short: only a token and one cheap read per endpoint.
         """
-        # Imported here: the probe imports the hook's private modules, and most users never probe.
-        from airflow_provider_smartarena.probe import probe
-
+        # The probe is built on the hook, so the hook must not import it: looked up by name at call
+        # time, which keeps the package's import graph free of a hook <-> probe cycle.
+        probe: Callable[..., ProbeReport] = importlib.import_module(_PROBE_MODULE).probe
         return probe(self, short=short)
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra fields of the Airflow 2 connection form (Airflow 3 uses ``conn-fields``)."""
-        try:
-            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-            from flask_babel import lazy_gettext
-            from wtforms import BooleanField, IntegerField, StringField
-            from wtforms.validators import NumberRange, Optional
-        except ImportError:  # Airflow 3 has no Flask form: the UI renders conn-fields instead.
-            return {}
-        from airflow_provider_smartarena import _conn_fields
-
-        fields = _conn_fields()
-
-        def text(name: str) -> Any:
-            widget = BS3TextFieldWidget()
-            return StringField(lazy_gettext(fields[name]["label"]), widget=widget, validators=[Optional()])
-
-        def number(name: str) -> Any:
-            minimum = fields[name]["schema"].get("minimum", 0)
-            return IntegerField(
-                lazy_gettext(fields[name]["label"]),
-                widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(min=minimum)],
-            )
-
-        return {
-            "timezone": text("timezone"),
-            "timeout": text("timeout"),
-            "verify_ssl": text("verify_ssl"),
-            "max_retries": number("max_retries"),
-            "page_size": number("page_size"),
-            "allow_insecure_http": BooleanField(lazy_gettext(fields["allow_insecure_http"]["label"])),
-        }
+        return connection_form_widgets()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Relabel and hide the standard fields, as declared once in ``get_provider_info()``."""
-        from airflow_provider_smartarena import get_provider_info
-
-        (conn_type,) = (
-            c for c in get_provider_info()["connection-types"] if c["connection-type"] == cls.conn_type
-        )
-        # provider.yaml spells the keys with hyphens, the legacy classmethod with underscores.
-        return {key.replace("-", "_"): value for key, value in conn_type["ui-field-behaviour"].items()}
-
-    # ---------------------------------------------------------------- generic layer
-
-    def call(self, endpoint: Endpoint, **values: Any) -> Any:
-        """Validate ``values`` for ``endpoint``, send the call and return the parsed JSON.
-
-        GET parameters travel in the query string; POST, PUT and DELETE parameters as a JSON body.
-        ``None`` values are not sent. An empty response body returns ``{}``.
-
-        :raises SmartArenaInputError: before any request, when a value is invalid.
-        """
-        return self._execute(endpoint, endpoint.prepare(values, tz=self.timezone))
-
-    def iter_pages(
-        self,
-        endpoint: Endpoint,
-        *,
-        max_concurrency: int = 1,
-        start_page: int = 1,
-        record_type: type[msgspec.Struct] | None = None,
-        **values: Any,
-    ) -> Iterator[Page]:
-        """Stream the pages of a listing, in order.
-
-        Values are validated now (not on the first ``next()``). Any list envelope is understood: a
-        bare list, ``{"data": [...]}``, a Laravel paginator (numbered, simple or cursor, also as an
-        API resource with ``links``/``meta``), or an unknown object holding one list of records.
-        Numbered pages are asked for by number; a cursor or link-only paginator by its own next
-        link or cursor, on the connection's host only. Paging stops when the metadata agree there
-        is no next page, on an empty page, or (without metadata) on a page shorter than the
-        previous one; metadata that contradict each other are read past while pages are full or
-        linked, and raise :class:`SmartArenaResponseError` if the read still disagrees with them.
-        A bare list whose page 2 is exactly page 1 is an unpaged endpoint (page 1 is the answer);
-        any other page repeating the previous one raises, as does passing ``max_pages``. Endpoints
-        the API does not document as paged are read with one request, and followed page by page
-        only if the server answers with a paginator.
-
-        :param endpoint: a GET endpoint of :mod:`~airflow_provider_smartarena.resources`.
-        :param max_concurrency: when the paginator tells the page count, fetch up to this many
-            requests at once (still yielded in order; at most twice this many pages are held or in
-            flight ahead of the caller). Link and cursor paging is sequential whatever this says.
-        :param start_page: the first page to read (1-based).
-        :param record_type: a ``msgspec.Struct`` type to decode records into, straight from the
-            body (what the transfers use: it costs a fraction of decoding dicts). A page whose
-            records do not all fit it strictly, or in another envelope, comes as dicts.
-        """
-        if endpoint.method != "GET":
-            raise SmartArenaInputError(
-                "endpoint", f"{endpoint.method} {endpoint.path} is not a listing", "GET"
-            )
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise SmartArenaInputError("max_concurrency", f"got {max_concurrency!r}", "a whole number >= 1")
-        if isinstance(start_page, bool) or not isinstance(start_page, int) or start_page < 1:
-            raise SmartArenaInputError("start_page", f"got {start_page!r}", "a whole number >= 1")
-        params = endpoint.prepare(values, tz=self.timezone)
-        if max_concurrency > self.pool_maxsize:
-            self.log.warning(
-                "max_concurrency=%d exceeds pool_maxsize=%d: extra connections will not be kept alive",
-                max_concurrency,
-                self.pool_maxsize,
-            )
-        decode = _paging.typed_decoder(record_type) if record_type is not None else None
-        return _paging.walk_pages(
-            self._scrubbed(functools.partial(self._fetch_page, endpoint, params, decode=decode)),
-            paged=endpoint.paginated,
-            start_page=start_page,
-            max_concurrency=max_concurrency,
-            max_pages=self.max_pages,
-            method=endpoint.method,
-            path=endpoint.path,
-            base_url=self.base_url,
-            log=self.log,
-        )
-
-    def iter_records(self, endpoint: Endpoint, **values: Any) -> Iterator[dict[str, Any]]:
-        """Stream the records of a listing (see :meth:`iter_pages`)."""
-        return itertools.chain.from_iterable(page.records for page in self.iter_pages(endpoint, **values))
-
-    def list_records(self, resource: Resource | str, **filters: Any) -> list[dict[str, Any]]:
-        """Return every record of ``resource`` matching ``filters`` (the list endpoint's parameters)."""
-        return list(self.iter_records(_resource(resource).list, **filters))
-
-    def get_record(self, resource: Resource | str, mapping_code: str) -> dict[str, Any] | None:
-        """Return the record whose ``mapping_code`` is exactly ``mapping_code``, or None.
-
-        The list endpoint's ``mapping_code`` filter is used, and the answer is checked: a server
-        that ignores the filter cannot make this return another record. A 404 means "no such record".
-        """
-        res = _resource(resource)
-        if mapping_code is None:  # prepare() drops None, as it does for every optional filter
-            raise SmartArenaInputError(res.key, "is required", res.list.field(res.key).allowed())
-        wanted = res.list.prepare({res.key: mapping_code}, tz=self.timezone)[res.key]
-        pages = self.iter_pages(res.list, **{res.key: wanted})
-        try:
-            for page in pages:
-                for record in page.records:
-                    if str(record.get(res.key)) == wanted:
-                        return record
-        except SmartArenaNotFoundError:
-            return None
-        finally:
-            pages.close()  # type: ignore[attr-defined]
-        return None
-
-    def create_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a record (POST); ``values`` are the create endpoint's parameters.
-
-        A create is retried after a failure that may or may not have reached the server (a
-        dropped connection, a read timeout, a 5xx). If that retry is then refused as a duplicate
-        ``mapping_code``, the record is read back: when it holds the values sent, the first
-        attempt did create it and the record read back is returned; otherwise the refusal is raised.
-        """
-        res = _resource(resource)
-        params = res.create.prepare(values, tz=self.timezone)
-        return self._write(res.create, params, functools.partial(self._settle_create, res, params))
-
-    def update_record(self, resource: Resource | str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Update the record identified by ``values["mapping_code"]`` (PUT; idempotent, retried)."""
-        res = _resource(resource)
-        return self._write(res.update, res.update.prepare(values, tz=self.timezone))
-
-    def delete_record(self, resource: Resource | str, mapping_code: str, **extra: Any) -> dict[str, Any]:
-        """Delete a record (DELETE with a JSON body).
-
-        After a failure that may have reached the server, a 404 on the retry means the first attempt
-        deleted it: that is success (``{}`` is returned).
-        """
-        res = _resource(resource)
-        params = res.delete.prepare({res.key: mapping_code, **extra}, tz=self.timezone)
-        return self._write(res.delete, params, self._settle_delete)
-
-    def run_concurrently(
-        self, func: Callable[[T], R], items: Iterable[T], *, max_workers: int = 8
-    ) -> list[Outcome]:
-        """Call ``func(item)`` for every item on a bounded thread pool sharing this hook.
-
-        Outcomes come back in the order of ``items``; an item's exception is stored in its
-        outcome, never raised.
-        """
-        if max_workers < 1:
-            raise SmartArenaInputError("max_workers", f"got {max_workers!r}", "a whole number >= 1")
-
-        def run(item: T) -> Outcome:
-            try:
-                return Outcome(item, func(item))
-            except Exception as err:
-                return Outcome(item, error=err)
-
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="smartarena-bulk") as pool:
-            return list(pool.map(run, items))
-
-    def server_now(self, max_age: float = 5.0) -> dt.datetime:
-        """Return the server's clock (aware, UTC) from the ``Date`` header of the latest response.
-
-        When no response is younger than ``max_age`` seconds, a cheap read is made first. The
-        header has a one-second resolution and is never later than the server's real time.
-        """
-        latest = self._last_date
-        if latest is None or time.monotonic() - latest[0] > max_age:
-            self._probe()
-            latest = self._last_date
-        server_time = parse_http_date(latest[1]) if latest else None
-        if server_time is None:
-            raise SmartArenaResponseError(
-                "the server sends no usable Date header", method="GET", path=_PROBE_PATH
-            )
-        return server_time
+        return ui_field_behaviour(cls.conn_type)
 
     # ---------------------------------------------------------------- users
 
@@ -780,7 +571,7 @@ class SmartArenaHook(BaseHook):
         """
         params = RENAME_COURSE.prepare(_values(locals()), tz=self.timezone)
         settle = functools.partial(
-            self._settle_rename, params["old_mapping_code"], params["new_mapping_code"]
+            _settle.settle_rename, self.get_course, params["old_mapping_code"], params["new_mapping_code"]
         )
         return self._write(RENAME_COURSE, params, settle)
 
@@ -828,400 +619,3 @@ class SmartArenaHook(BaseHook):
             record_type=values.pop("record_type"),
             **values,
         )
-
-    # ---------------------------------------------------------------- private: requests
-
-    def _execute(self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None) -> Any:
-        with self._guard(secrets_in(params)):
-            return self._execute_unguarded(endpoint, params, settle)
-
-    def _execute_unguarded(
-        self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None
-    ) -> Any:
-        if endpoint.method == "GET":
-            body, _ = self._send("GET", endpoint.path, params=params)
-            if _http.looks_like_error(body):
-                raise _http.disguised_error(body, endpoint.method, endpoint.path)
-            return body
-        body, _ = self._send(endpoint.method, endpoint.path, json_body=params, settle=settle)
-        if isinstance(body, dict) and (body.get("error") or body.get("success") is False):
-            raise _http.disguised_error(body, endpoint.method, endpoint.path)
-        return body
-
-    def _write(
-        self, endpoint: Endpoint, params: dict[str, Any], settle: _Settle | None = None
-    ) -> dict[str, Any]:
-        body = self._execute(endpoint, params, settle)
-        return body if isinstance(body, dict) else {"data": body}
-
-    def _post(self, endpoint: Endpoint, values: Mapping[str, Any]) -> dict[str, Any]:
-        return self._write(endpoint, endpoint.prepare(values, tz=self.timezone))
-
-    def _fetch_page(
-        self,
-        endpoint: Endpoint,
-        params: dict[str, Any],
-        number: int | None,
-        follow: Mapping[str, str] | None = None,
-        decode: Callable[[bytes], _paging.TypedListing | None] | None = None,
-    ) -> _paging.Fetched:
-        query = dict(params)
-        if follow is not None:
-            # A next link or cursor: its paging parameters replace ``page``, over our filters.
-            if endpoint.paginated and self.page_size:
-                query["per_page"] = self.page_size
-            query.update(follow)
-        elif number is not None:
-            query["page"] = number
-            # Only where paging is documented: a page size sent from page 2 on, after an unpaged
-            # page 1 of the server's own size, would shift the offsets and skip records.
-            if endpoint.paginated and self.page_size:
-                query["per_page"] = self.page_size
-        body, date = self._send("GET", endpoint.path, params=query, decode=decode)
-        if isinstance(body, _paging.TypedListing):
-            records, meta = body.records, body.meta
-        else:
-            records, meta = _paging.parse_listing(body, method="GET", path=endpoint.path)
-        page = Page(number or 1, records, meta.last_page, meta.total, parse_http_date(date))
-        return _paging.Fetched(page, meta, paged=number is not None or follow is not None)
-
-    def _probe(self) -> None:
-        """One cheap authenticated read: a location filter that matches nothing."""
-        with contextlib.suppress(SmartArenaNotFoundError):
-            self._send("GET", _PROBE_PATH, params={"mapping_code": f"airflow-probe-{uuid.uuid4().hex}"})
-
-    def _fetch_token(self) -> tuple[str, float | None]:
-        """POST the client credentials (form-encoded) and return ``(token, expires_in)``."""
-        settings = self.settings
-        form = {
-            "client_id": settings.client_id,
-            "client_secret": settings.client_secret,
-            "grant_type": "client_credentials",
-        }
-        try:
-            body, _ = self._send("POST", TOKEN_PATH, form=form, authenticated=False)
-        except (
-            SmartArenaAuthError,
-            SmartArenaForbiddenError,
-            SmartArenaValidationError,
-            SmartArenaResponseError,
-        ) as err:
-            if err.status in (400, 401, 403, 422):
-                raise SmartArenaAuthError(
-                    f"the client credentials were refused: {err.message}",
-                    method="POST",
-                    path=TOKEN_PATH,
-                    status=err.status,
-                ) from None
-            raise
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise SmartArenaResponseError(
-                "the token response has no access_token", method="POST", path=TOKEN_PATH
-            )
-        mask_secret(token)
-        self._scrubber.add(token)
-        expires_in = body.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else None
-        self.log.debug("Obtained an access token valid for %s s", lifetime)
-        return token, lifetime
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: Mapping[str, str] | None = None,
-        authenticated: bool = True,
-        settle: _Settle | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> tuple[Any, str | None]:
-        """Send one call with retries; return its parsed body and ``Date`` header.
-
-        ``settle`` decides the outcome of an error response that follows an attempt which may
-        have reached the server (see :meth:`create_record`). ``decode`` may decode a successful
-        body its own way; when it returns None, the body is decoded as JSON as usual.
-        """
-        with self._guard(secrets_in(json_body, form)):
-            return self._exchange(
-                method,
-                path,
-                params=params,
-                json_body=json_body,
-                form=form,
-                authenticated=authenticated,
-                settle=settle,
-                decode=decode,
-            )
-
-    @contextlib.contextmanager
-    def _guard(self, secrets: Iterable[str] = ()) -> Iterator[None]:
-        """Scrub every secret of the hook and ``secrets`` from a provider error raised inside."""
-        try:
-            yield
-        except SmartArenaError as err:
-            self._scrubber.clean(err, secrets)
-            raise
-
-    def _scrubbed(self, fetch: Callable[..., T]) -> Callable[..., T]:
-        """``fetch`` with :meth:`_guard` around each call (the pages' own checks build errors too)."""
-
-        @functools.wraps(fetch)
-        def guarded(*args: Any, **kwargs: Any) -> T:
-            with self._guard():
-                return fetch(*args, **kwargs)
-
-        return guarded
-
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: Mapping[str, str] | None = None,
-        authenticated: bool = True,
-        settle: _Settle | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> tuple[Any, str | None]:
-        session = self.get_conn()
-        url = self.base_url + path
-        options: dict[str, Any] = {"timeout": self.settings.timeout, "verify": self._verify}
-        policy = self.retry_policy
-        retry = 0
-        renewed = uncertain = False
-        while True:
-            token = self._tokens.get() if authenticated else None
-            headers = {"Authorization": f"Bearer {token}"} if token else None
-            started = time.perf_counter()
-            try:
-                response = session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    data=form,
-                    headers=headers,
-                    allow_redirects=False,
-                    stream=True,
-                    **options,
-                )
-                _read_body(response)
-            except requests.exceptions.SSLError as err:
-                raise SmartArenaTLSError(
-                    f"{_reason(err)}. {TLS_FIX_HINT}", method=method, path=path
-                ) from None
-            except requests.exceptions.RequestException as err:
-                uncertain = uncertain or _may_have_reached_server(err)
-                if retry < policy.max_retries:
-                    self._pause(method, path, retry, policy, policy.backoff_wait(retry), _reason(err))
-                    retry += 1
-                    continue
-                raise _network_error(err, method, path, retry + 1) from None
-            status = response.status_code
-            self.log.debug(
-                "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
-            )
-            date = response.headers.get("Date")
-            if date:  # parsed only when asked for: server_now() is rare, responses are many
-                self._last_date = (time.monotonic(), date)
-            if status == 401 and token and not renewed:
-                # Expired or revoked early: renew once (one thread does it) and resend.
-                self._tokens.invalidate(token)
-                renewed = True
-                continue
-            if is_retryable_status(status):
-                wait = self._retry_wait(response, retry, policy)
-                uncertain = uncertain or status != 429  # a 429 is refused before any work is done
-                if wait is not None:
-                    self._pause(method, path, retry, policy, wait, f"HTTP {status}")
-                    retry += 1
-                    continue
-            if status >= 300:
-                error = _http.error_for(
-                    response,
-                    method,
-                    path,
-                    retry_after=self._retry_after(response),
-                )
-                if uncertain and settle is not None:
-                    return settle(error), date
-                raise error
-            if decode is not None:
-                decoded = decode(response.content)
-                if decoded is not None:
-                    return decoded, date
-            return _http.decode_json(response, method, path), date
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        now = parse_http_date(response.headers.get("Date")) or _utcnow()
-        return parse_retry_after(response.headers.get("Retry-After"), now)
-
-    def _retry_wait(self, response: requests.Response, retry: int, policy: RetryPolicy) -> float | None:
-        """Seconds to wait before retrying a 429/5xx, or None to give up."""
-        if retry >= policy.max_retries:
-            return None
-        retry_after = self._retry_after(response)
-        if retry_after is not None and retry_after > policy.max_wait:
-            # Sleeping less than asked would only earn another refusal; let the caller decide.
-            return None
-        return policy.wait(retry, retry_after)
-
-    def _pause(
-        self, method: str, path: str, retry: int, policy: RetryPolicy, wait: float, reason: str
-    ) -> None:
-        self.log.info(
-            "Smart ARENA %s %s failed (%s); retry %d of %d in %.2f s",
-            method,
-            path,
-            reason,
-            retry + 1,
-            policy.max_retries,
-            wait,
-        )
-        time.sleep(wait)
-
-    # ---------------------------------------------------------------- private: settling uncertain writes
-
-    def _settle_create(self, res: Resource, params: dict[str, Any], error: SmartArenaError) -> dict[str, Any]:
-        """After an uncertain attempt, a duplicate refusal is success if the record holds our values."""
-        if not isinstance(error, SmartArenaValidationError) or not _is_duplicate(error, res.key):
-            raise error
-        record = self.get_record(res, params[res.key])
-        if record is None or not _holds(record, params, res.comparable):
-            raise error
-        self.log.info(
-            "%s %s already exists with the values sent: the earlier, interrupted attempt created it",
-            res.label,
-            params[res.key],
-        )
-        return {
-            "message": f"{res.label} created (confirmed by reading it back after a lost answer).",
-            "data": record,
-        }
-
-    def _settle_delete(self, error: SmartArenaError) -> dict[str, Any]:
-        """After an uncertain attempt, a 404 means the earlier attempt deleted the record."""
-        if not isinstance(error, SmartArenaNotFoundError):
-            raise error
-        self.log.info(
-            "%s %s: already gone after an interrupted attempt; treating as deleted", error.method, error.path
-        )
-        return {}
-
-    def _settle_rename(self, old: str, new: str, error: SmartArenaError) -> dict[str, Any]:
-        """After an uncertain attempt, the rename is done if ``new`` exists and ``old`` does not."""
-        if not isinstance(error, SmartArenaNotFoundError | SmartArenaValidationError):
-            raise error
-        renamed = self.get_course(new)
-        if renamed is None or self.get_course(old) is not None:
-            raise error
-        self.log.info("Course %s is already named %s: the earlier, interrupted attempt renamed it", old, new)
-        return {
-            "message": "Course mapping code updated (confirmed by reading it back after a lost answer).",
-            "data": renamed,
-        }
-
-
-_Settle = Callable[[SmartArenaError], dict[str, Any]]
-
-
-def _resource(resource: Resource | str) -> Resource:
-    if isinstance(resource, Resource):
-        return resource
-    try:
-        return RESOURCES[resource]
-    except KeyError:
-        raise SmartArenaInputError(
-            "resource", f"unknown resource {resource!r}", ", ".join(RESOURCES)
-        ) from None
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _is_duplicate(error: SmartArenaValidationError, key: str) -> bool:
-    text = " ".join([error.message, *error.errors.get(key, [])]).lower()
-    return key in error.errors or any(word in text for word in ("taken", "exist", "duplicate", "unique"))
-
-
-def _holds(record: Mapping[str, Any], sent: Mapping[str, Any], fields: Iterable[str]) -> bool:
-    """True when every scalar field we sent and the record shows has the value we sent."""
-    compared = 0
-    for name in fields:
-        value, shown = sent.get(name), record.get(name)
-        if value is None or shown is None or isinstance(shown, list | dict) or isinstance(value, list):
-            continue
-        if str(shown).strip().casefold() != str(value).strip().casefold():
-            return False
-        compared += 1
-    return compared > 0
-
-
-def _innermost(err: BaseException) -> BaseException:
-    """Follow urllib3's wrapping (``reason``, exceptions among ``args``) down to the root cause."""
-    seen: set[int] = set()
-    while id(err) not in seen:
-        seen.add(id(err))
-        inner = getattr(err, "reason", None)
-        if not isinstance(inner, BaseException):
-            inner = next((a for a in reversed(err.args) if isinstance(a, BaseException)), None)
-        if inner is None:
-            break
-        err = inner
-    return err
-
-
-def _reason(err: BaseException) -> str:
-    """A short cause such as ``[Errno 111] Connection refused``, without URLs or object reprs."""
-    text = str(_innermost(err))
-    if text.startswith("<") and ">: " in text:  # "<urllib3...Connection object at 0x..>: Failed to ..."
-        text = text.split(">: ", 1)[1]
-    if "Caused by" in text or "url:" in text:
-        text = type(_innermost(err)).__name__
-    return text or type(err).__name__
-
-
-def _read_body(response: requests.Response) -> None:
-    """Read a streamed response's body in one call and keep it as ``response.content``.
-
-    One read of the whole body costs a fraction of requests' own 10 KB chunks, which matters at a
-    page of 150 KB. Errors are raised as requests raises them, so the retries treat them alike.
-    """
-    try:
-        content: bytes = response.raw.read(decode_content=True) or b""
-    except urllib3.exceptions.SSLError as err:
-        raise requests.exceptions.SSLError(err, response=response) from err
-    except urllib3.exceptions.ProtocolError as err:
-        raise requests.exceptions.ChunkedEncodingError(err, response=response) from err
-    except urllib3.exceptions.DecodeError as err:
-        raise requests.exceptions.ContentDecodingError(err, response=response) from err
-    except urllib3.exceptions.ReadTimeoutError as err:
-        raise requests.exceptions.ConnectionError(err, response=response) from err
-    finally:
-        response.close()  # back to the pool when read to the end; discarded after an error
-    # What Response.content does after reading; done here so that every later use sees the body.
-    response._content = content
-    response._content_consumed = True  # type: ignore[attr-defined]
-
-
-def _may_have_reached_server(err: requests.exceptions.RequestException) -> bool:
-    """False only when the request certainly never left: the connection was never established."""
-    if isinstance(err, requests.exceptions.ConnectTimeout):
-        return False
-    return not isinstance(_innermost(err), urllib3.exceptions.NewConnectionError)
-
-
-def _network_error(
-    err: requests.exceptions.RequestException, method: str, path: str, attempts: int
-) -> SmartArenaError:
-    reason = f"{_reason(err)} (after {attempts} attempt{'s' if attempts > 1 else ''})"
-    if isinstance(err, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
-        return SmartArenaResponseError(
-            f"the response body was cut short or corrupt: {reason}", method=method, path=path
-        )
-    return SmartArenaConnectionError(reason, method=method, path=path)

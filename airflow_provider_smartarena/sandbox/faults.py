@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_smartarena.sandbox.clock import load_zone
 from airflow_provider_smartarena.sandbox.config import ENVELOPES, FaultDefaults
@@ -28,7 +28,8 @@ from airflow_provider_smartarena.sandbox.config import ENVELOPES, FaultDefaults
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from airflow_provider_smartarena.sandbox.state import SandboxState
+    from airflow_provider_smartarena.sandbox.clock import SandboxClock
+    from airflow_provider_smartarena.sandbox.stats import Stats
 
 TRANSPORT_KEY = "sandbox.transport"  # put into the scope by server.SandboxHttpProtocol
 ERROR_STATUSES = (500, 502, 503)
@@ -198,6 +199,14 @@ def clean_fault(name: str, value: Any) -> Any:
     return cleaner(value)
 
 
+class _MiddlewareState(Protocol):
+    """What the middleware reads of ``sandbox.state.SandboxState`` (which imports this module)."""
+
+    stats: Stats
+    faults: FaultSettings
+    clock: SandboxClock
+
+
 def faultable(path: str) -> bool:
     return path.startswith(("/api/", "/oauth/")) or path in ("/api", "/oauth")
 
@@ -205,7 +214,7 @@ def faultable(path: str) -> bool:
 class SandboxMiddleware:
     """Counts /api and /oauth requests, injects faults there, and stamps every response's Date."""
 
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+    def __init__(self, app: ASGIApp, state: _MiddlewareState) -> None:
         self.app = app
         self.state = state
 

@@ -41,6 +41,8 @@ class Reply:
     drop: bool = False
     truncate_to: int | None = None
     delay: float = 0.0
+    #: Seconds between the body's bytes (a server dripping its answer); 0 sends it at once.
+    drip: float = 0.0
 
 
 Route = Callable[[Request], Reply]
@@ -105,6 +107,12 @@ class ScriptedServer:
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(2)
+                    return
+                if reply.drip:
+                    for index in range(len(payload)):
+                        self.wfile.write(payload[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.drip)
                     return
                 self.wfile.write(payload)
 

@@ -9,6 +9,7 @@ reach the loader.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -45,6 +46,13 @@ def activity(number: int, updated_at: str) -> dict[str, Any]:
         "time_on_course": number * 60,
         "modules": [{"id": 1, "title": "Intro", "status": 1, "progress": 50}],
     }
+
+
+#: A cap far above a page of this platform (a few KB) and far below what the hostile cases send.
+MAX_BODY = 1024 * 1024
+#: Seconds a request may take in all: pages come at once, a dripping answer does not.
+TIMEOUT = 3
+GZIP_BOMB = gzip.compress(b"\0" * (64 * MAX_BODY), compresslevel=9)
 
 
 class Platform:
@@ -101,7 +109,8 @@ class GuardedOperator(SmartArenaUserCoursesToSqlOperator):
 def platform(scripted: Any, monkeypatch: pytest.MonkeyPatch) -> Platform:
     platform = Platform(count=30)
     server = scripted(platform.route)
-    monkeypatch.setenv("AIRFLOW_CONN_HOSTILE", connection_json(server.url, max_retries=1))
+    conn = connection_json(server.url, max_retries=1, max_response_bytes=MAX_BODY, timeout=TIMEOUT)
+    monkeypatch.setenv("AIRFLOW_CONN_HOSTILE", conn)
     return platform
 
 
@@ -157,6 +166,15 @@ HOSTILE_PAGES: dict[str, Hostile] = {
     "a paginator that contradicts itself": lambda number, body, platform: Reply(
         200, {**body, "last_page": 1, "next_page_url": None, "total": body["total"] + 20}
     ),
+    # Issue 17 #11 and #12: bodies that would exhaust memory or time, or the parser's stack.
+    "a body over max_response_bytes": on_page_two(
+        lambda body, _: Reply(200, raw=b'{"data": ["' + b"x" * (2 * MAX_BODY) + b'"]}')
+    ),
+    "a gzip bomb": on_page_two(
+        lambda body, _: Reply(200, raw=GZIP_BOMB, headers={"Content-Encoding": "gzip"})
+    ),
+    "a server dripping its answer": on_page_two(lambda body, _: Reply(200, body, drip=0.5)),
+    "JSON nested 100,000 deep": on_page_two(lambda body, _: Reply(200, raw=b"[" * 100_000 + b"]" * 100_000)),
 }
 #: What the error says, for each hostile page.
 EXPLAINED = {
@@ -171,6 +189,10 @@ EXPLAINED = {
     "a page that repeats the previous one": "page 2 repeats the records of page 1",
     "a paginator that never ends": f"more than {MAX_PAGES} pages",
     "a paginator that contradicts itself": "the paginator contradicts itself",
+    "a body over max_response_bytes": "larger than max_response_bytes",
+    "a gzip bomb": "after decompression",
+    "a server dripping its answer": "took longer than timeout=3 s in all",
+    "JSON nested 100,000 deep": "nested too deeply",
 }
 
 
