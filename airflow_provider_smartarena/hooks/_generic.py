@@ -82,6 +82,9 @@ class GenericCalls:
         @property
         def page_size(self) -> int | None: ...
 
+        @property
+        def base_url(self) -> str: ...
+
         def _send(self, method: str, path: str, **kwargs: Any) -> tuple[Any, str | None]: ...
 
     def call(self, endpoint: Endpoint, **values: Any) -> Any:
