@@ -430,6 +430,11 @@ class _Guard:
                     len(previous.page.records),
                 )
                 return False
+            if _read_past_the_end(fetched, previous):
+                # The extra read that a full last page gets (last_page alone vouched for it)
+                # came back as that page again: the server answers any page past the end
+                # with its last one, and its last_page was right.
+                return False
             raise SmartArenaResponseError(
                 f"page {fetched.page.number} repeats the records of page {previous.page.number}; "
                 "the server seems to ignore the page parameter",
@@ -457,6 +462,24 @@ def _unpaged(fetched: Fetched, previous: Fetched) -> bool:
         and previous.page.number == 1
         and not fetched.meta.present
         and not previous.meta.present
+        and fetched.page.records == previous.page.records
+    )
+
+
+def _read_past_the_end(fetched: Fetched, previous: Fetched) -> bool:
+    """A page asked for past the paginator's ``last_page`` that is that last page, field for field.
+
+    Only when nothing else was said: a ``total`` the pages fall short of is a contradiction that
+    a repeat must not settle (the read would end partial).
+    """
+    last = previous.meta.last_page
+    return (
+        last is not None
+        and previous.meta.total is None
+        and previous.meta.next_link is None
+        and previous.meta.next_cursor is None
+        and previous.page.number >= last
+        and fetched.page.number == previous.page.number + 1
         and fetched.page.records == previous.page.records
     )
 

@@ -283,3 +283,22 @@ def test_a_later_exact_repeat_is_still_an_error(serve: Any) -> None:
     _server, hook = serve(route)
     with pytest.raises(SmartArenaResponseError, match="page 3 repeats the records of page 2"):
         _ids(hook)
+
+
+def test_a_page_past_last_page_that_is_the_last_page_again_ends_the_read(
+    scripted: Any, make_hook: Any
+) -> None:
+    """A full page that only ``last_page`` vouches for gets one more read; a server answering every
+    page past the end with its last page has said the same thing twice, not looped."""
+    page = {"data": [{"id": 1, "user_mapping_code": "u"}], "current_page": 1, "last_page": 1}
+    server = scripted(lambda request: Reply(200, page))
+    hook = make_hook(connection_json(server.url))
+    assert [len(p.records) for p in hook.iter_user_course_pages()] == [1]
+
+
+def test_a_repeat_past_last_page_with_a_larger_total_still_fails(scripted: Any, make_hook: Any) -> None:
+    page = {"data": [{"id": 1, "user_mapping_code": "u"}], "current_page": 1, "last_page": 1, "total": 30}
+    server = scripted(lambda request: Reply(200, page))
+    hook = make_hook(connection_json(server.url))
+    with pytest.raises(SmartArenaResponseError):
+        list(hook.iter_user_course_pages())
