@@ -417,10 +417,16 @@ def test_any_paginator_ends_with_every_record_served_or_a_smartarena_error(
     finally:
         requests = mutable.server.api_requests()[before:]
         assert len(requests) <= MAX_PAGES  # the page cap holds, whatever the metadata says
+        answers: list[list[Any]] = []
         for request in requests:
             page = mutable.pages[min(int(request.query.get("page", 1)), len(mutable.pages)) - 1].body
             data = page.get("data") if isinstance(page, dict) else None
-            served += data if isinstance(data, list) else []
+            answers.append(data if isinstance(data, list) else [])
+        # A page that is exactly the page before it ends the listing (a server ignoring ``page``
+        # there): its records are that page's again, not new ones.
+        if len(answers) >= 2 and answers[-1] == answers[-2]:
+            answers.pop()
+        served = [record for answer in answers for record in answer]
     assert records == served  # nothing that was served is dropped
 
 

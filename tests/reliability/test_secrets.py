@@ -160,7 +160,7 @@ def test_no_secret_reaches_task_logs_xcom_rendered_fields_or_the_metadata_db(
             ),
         )
         users = [
-            {**person(n, branch_mapping_code="hr-sales"), "password": pw}
+            {**person(n, mapping_code=f"ext-{n}", branch_mapping_code="ext-sales"), "password": pw}
             for n, pw in enumerate(sync_passwords, 1)
         ]
         with api_server(env, port, tmp_path / "api-server.log"):
@@ -186,7 +186,7 @@ def test_no_secret_reaches_task_logs_xcom_rendered_fields_or_the_metadata_db(
         "use_the_hook": "success",
         "fail_inside_a_hook_call": "failed",
     }
-    assert all(created[f"hr-{n}"]["has_password"] == 1 for n in (1, 2, 3))
+    assert all(created[f"ext-{n}"]["has_password"] == 1 for n in (1, 2, 3))
     assert created["sec-user-1"]["has_password"] == 1
     assert len(tokens) >= 6, tokens  # one per task at least, and renewals of the 2-second tokens
     logs = {str(p.relative_to(run.home)): p.read_text(errors="replace") for p in run.log_files()}

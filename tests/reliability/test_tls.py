@@ -159,7 +159,8 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_connection(
     hook = make_hook(connection_json(url, max_retries=0))
     # Refused either as plain http to a remote host or, where user info makes parsers disagree on
     # the host, as a URL that must not carry user info.
-    with pytest.raises(SmartArenaConfigError, match=r"allow_insecure_http|user info"):
+    refused = r"allow_insecure_http|user info|must not carry credentials"
+    with pytest.raises(SmartArenaConfigError, match=refused):
         hook.get_users()
     assert not hook.test_connection()[0]
     assert connections_opened == []
