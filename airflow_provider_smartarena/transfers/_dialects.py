@@ -417,6 +417,11 @@ class MySqlDialect(Dialect):
     def prepare(self, connection: Any) -> None:
         names = ", ".join(f"'{name}'" for name in _NOPAD_BINARY)
         with closing(connection.cursor()) as cur:
+            # Without a strict mode, a value too long is cut to fit with only a warning: two long
+            # keys would become one row. Strict, it is an error the loader explains.
+            cur.execute(
+                "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')"
+            )
             cur.execute(f"SHOW COLLATION WHERE Collation IN ({names})")
             available = {str(row[0]) for row in cur.fetchall()}
         # MySQL 5.7 has no NO PAD binary collation: keys differing only in trailing spaces merge there.

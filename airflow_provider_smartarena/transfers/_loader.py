@@ -422,8 +422,8 @@ class SqlLoader:
                 break
         if failing is None:
             return SmartArenaLoadError(
-                f"{self.spec.name}: the database refused a batch of {len(rows)} rows, though each row "
-                f"alone could be written: {_first_line(exc)}"
+                f"{self.spec.name}: the database refused a batch of {len(rows)} rows, though no single "
+                f"row of it was refused alone: {_first_line(exc)}"
             )
         row, row_exc = failing
         names = self.spec.column_names

@@ -159,3 +159,23 @@ def test_lock_timeout_is_checked_before_any_request() -> None:
         SmartArenaUserCoursesToSqlOperator(task_id="x", lock_timeout=-1)
     with pytest.raises(ValueError, match="lock_timeout must be seconds"):
         SmartArenaUserCoursesToSqlOperator(task_id="x", lock_timeout="ten")  # type: ignore[arg-type]
+
+
+def test_a_backfill_window_does_not_wait_for_the_streams_writer(
+    warehouse: Warehouse, platform: ScriptedApi
+) -> None:
+    """Windows write no state, so backfills may run in parallel with each other and the stream."""
+    hook = warehouse.hook()
+    dialect = get_dialect(hook.dialect_name, hook.placeholder)
+    name = f"stream 'usercourses:{warehouse.name(TABLE)}' of connection 'scripted'"
+    with closing(hook.get_conn()) as other:
+        release = dialect.lock(other, name, 5)
+        assert release is not None
+        window = {"window_start": "2024-05-01 00:00:00", "window_end": "2024-05-02 00:00:00"}
+        results = at_once(
+            *(operator(warehouse, f"w{i}", mode="window", lock_timeout=0.5, **window) for i in range(2))
+        )
+        release()
+
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert_ground_truth(warehouse, platform)

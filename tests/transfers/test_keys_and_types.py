@@ -280,3 +280,36 @@ def test_a_forced_upsert_keeps_the_databases_exact_keys(
         (warehouse.namespace,),
     )
     assert [r["c"] for r in collations] == ["utf8mb4_nopad_bin"]
+
+
+@pytest.mark.parametrize("warehouse", ["mariadb"], indirect=True)
+def test_a_non_strict_mariadb_session_does_not_cut_long_keys_to_fit(
+    warehouse: Warehouse, platform: ScriptedApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server configured without a strict sql_mode would cut two long keys to the same prefix
+    (one row, a warning); the loader makes its session strict, so that is an error naming the record."""
+    from airflow.providers.mysql.hooks.mysql import MySqlHook
+
+    connect = MySqlHook.get_conn
+
+    def lax(self: MySqlHook) -> Any:
+        connection = connect(self)
+        cursor = connection.cursor()
+        cursor.execute("SET SESSION sql_mode = ''")
+        cursor.close()
+        return connection
+
+    monkeypatch.setattr(MySqlHook, "get_conn", lax)
+    prefix = "k" * 384
+    platform.listings["/api/usercourses"] = [
+        activity(1, user_mapping_code=prefix + "-one"),
+        activity(2, user_mapping_code=prefix + "-two"),
+    ]
+    for record in platform.listings["/api/usercourses"]:
+        record["course_mapping_code"] = "c-1"
+
+    with pytest.raises(SmartArenaLoadError, match="field 'user_mapping_code'"):
+        extract(warehouse)
+    assert warehouse.query(f"SELECT COUNT(*) AS n FROM {warehouse.name('smartarena_user_courses')}") == [
+        {"n": 0}
+    ]
