@@ -366,8 +366,8 @@ class PostgresDialect(_OnConflictDialect):
 
     def _copy_upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         """psycopg 3: ``COPY`` the rows into a temporary stage, then one ``INSERT ... SELECT ...
-        ON CONFLICT`` from it. A third of the server's work of one ``INSERT`` per row (pipelined
-        or not), and one round trip instead of one per row.
+        ON CONFLICT`` from it: one round trip a batch, and half the client's CPU of the pipelined
+        ``executemany`` (12 against 21 µs a usercourse row; 1.2 against 2.5 s for 20k rows).
 
         The stage has the target's columns (``LIKE``), so a value the target cannot hold is
         refused by the ``COPY`` as it would be by the ``INSERT``. It is emptied at every commit
@@ -522,7 +522,7 @@ class MySqlDialect(Dialect):
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         # One multi-row statement per packet, its values written as literals (see mysql_values).
         # mysql-connector-python's executemany() also sends one multi-row statement, but binds
-        # every value in Python (9 s for 20k rows on MariaDB, against 5 s) and never cuts it, so
+        # every value in Python (75 µs a usercourse row, against 25 µs here) and never cuts it, so
         # a batch of large rows exceeded max_allowed_packet and failed.
         # MySQL applies the rows of one statement in order, each against the table as the earlier
         # ones left it: with one row per key, newest-wins holds row by row as before.
