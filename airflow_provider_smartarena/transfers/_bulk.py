@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_smartarena.transfers._schema import TableSpec
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 
 def older(version: Any, other: Any) -> bool:
@@ -46,19 +47,22 @@ def newest_per_key(spec: TableSpec, rows: Sequence[Row]) -> Sequence[Row]:
     return list(kept.values())
 
 
-def chunks(rows: Sequence[Row], max_bytes: int, max_rows: int) -> Iterator[Sequence[Row]]:
+def chunks(
+    rows: Sequence[T], max_bytes: int, max_rows: int, size: Callable[[T], int] | None = None
+) -> Iterator[Sequence[T]]:
     """Consecutive slices of ``rows`` of at most ``max_rows`` rows and about ``max_bytes`` of text.
 
-    The size of a row is estimated from its ``repr`` (C code, close to the escaped SQL literal's
-    length); a single row larger than ``max_bytes`` is still sent alone, and the server says why.
+    ``size`` measures an item (by default the length of its ``repr``, C code); a single item
+    larger than ``max_bytes`` is still sent alone, and the server says why.
     """
-    start, size = 0, 0
+    measure = size or (lambda item: len(repr(item)))
+    start, size_so_far = 0, 0
     for index, row in enumerate(rows):
-        length = len(repr(row))
-        if index > start and (size + length > max_bytes or index - start >= max_rows):
+        length = measure(row)
+        if index > start and (size_so_far + length > max_bytes or index - start >= max_rows):
             yield rows[start:index]
-            start, size = index, 0
-        size += length
+            start, size_so_far = index, 0
+        size_so_far += length
     if start < len(rows):
         yield rows[start:]
 
@@ -105,8 +109,9 @@ _LITERAL: dict[type, Callable[[Any], str]] = {
 }
 
 
-def mysql_values(rows: Sequence[Row]) -> str | None:
-    """The rows as a MySQL ``VALUES`` list of literals, or None if a value has a type not known here.
+def mysql_values(rows: Sequence[Row]) -> list[str] | None:
+    """Each row as a MySQL ``VALUES`` tuple of literals (ASCII only: its length is its size in
+    bytes), or None if a value has a type not known here.
 
     mysql-connector-python's pure-Python driver (its C extension needs a newer OpenSSL than many
     hosts have) converts and escapes every parameter in Python: 80 µs a usercourse row, more than
@@ -114,6 +119,6 @@ def mysql_values(rows: Sequence[Row]) -> str | None:
     """
     literal = _LITERAL
     try:
-        return ", ".join(["(" + ", ".join([literal[v.__class__](v) for v in row]) + ")" for row in rows])
+        return ["(" + ", ".join([literal[v.__class__](v) for v in row]) + ")" for row in rows]
     except (KeyError, ValueError):  # the driver converts it, or says why it cannot
         return None

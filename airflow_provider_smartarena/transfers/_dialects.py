@@ -527,28 +527,33 @@ class MySqlDialect(Dialect):
         # MySQL applies the rows of one statement in order, each against the table as the earlier
         # ones left it: with one row per key, newest-wins holds row by row as before.
         rows = newest_per_key(spec, rows)
-        for part in chunks(rows, self.max_statement_bytes(cursor), max_rows=len(rows)):
-            values = mysql_values(part)
-            if values is None:  # a value of a type not known here: the driver binds this part
+        if not rows:
+            return
+        limit = self.max_statement_bytes(cursor) - len(self.upsert_sql(spec))
+        literals = mysql_values(rows)
+        if literals is None:  # a value of a type not known here: the driver binds them
+            # Its text is about the rows' repr, up to 4 bytes a character and escapes doubled.
+            for part in chunks(rows, limit // 8, max_rows=len(rows)):
                 cursor.executemany(self.upsert_sql(spec), part)
-            else:
-                cursor.execute(self.upsert_sql(spec, values))
+            return
+        # Each tuple, plus the ", " that joins it to the next.
+        for values in chunks(literals, limit, max_rows=len(literals), size=lambda text: len(text) + 2):
+            cursor.execute(self.upsert_sql(spec, ", ".join(values)))
 
     #: The server's ``max_allowed_packet`` (read once a connection, see :meth:`max_statement_bytes`).
     packet_bytes: int | None = None
 
     def max_statement_bytes(self, cursor: Any) -> int:
-        """About how much row text (``repr``) one statement may carry: an eighth of
-        ``max_allowed_packet``, as text is sent in hexadecimal (two bytes a byte) and a character
-        can take up to 4 bytes (counted once by the estimate); rarely cut: 5000 usercourse rows
-        are about 3 MB of repr, 2 MB a statement under MariaDB's default 16 MB packet."""
+        """The longest statement the server takes: ``max_allowed_packet`` less a margin for the
+        protocol's framing (5000 usercourse rows are about 3 MB of literals; MariaDB's default
+        packet is 16 MB, MySQL 8's 64 MB)."""
         if self.packet_bytes is None:
             try:
                 cursor.execute("SELECT @@max_allowed_packet")
                 self.packet_bytes = int(cursor.fetchone()[0])
             except Exception:  # the protocol's least (1 MB), not a reason to fail the write
                 self.packet_bytes = 1 << 20
-        return max(1 << 16, self.packet_bytes // 8)
+        return max(1 << 16, self.packet_bytes - 1024)
 
     def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
         cursor.execute(self.upsert_sql(spec), row)

@@ -112,7 +112,6 @@ def test_text_round_trips_exactly_through_multi_row_literals(warehouse: Warehous
         if warehouse.kind == "mariadb":
             # What a backslash means depends on the session's sql_mode: hex literals do not care.
             cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
-            dialect.packet_bytes = 1  # the floor of a statement's size: cut into several statements
         dialect.upsert(cur, table, rows)
         conn.commit()
     stored = warehouse.query(f"SELECT user_mapping_code, course_mapping_code, modules FROM {table.name}")
