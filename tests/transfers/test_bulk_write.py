@@ -156,3 +156,17 @@ def test_chunks_cut_by_size_and_count_and_keep_every_row() -> None:
     assert [len(part) for part in chunks(rows, max_bytes=10**6, max_rows=4)] == [4, 4, 2]
     assert [len(part) for part in chunks([("y" * 1000,)], max_bytes=10, max_rows=5)] == [1]
     assert list(chunks([], max_bytes=10, max_rows=5)) == []
+
+
+def test_a_target_with_columns_of_its_own_takes_the_bulk_upsert(warehouse: Warehouse) -> None:
+    # A column a team added, NOT NULL with a default: the stage must not demand it.
+    table = spec(warehouse.name("extra"))
+    with opened(warehouse, table) as (conn, _):
+        with closing(conn.cursor()) as cur:
+            cur.execute(f"ALTER TABLE {table.name} ADD team_note VARCHAR(20) DEFAULT 'none' NOT NULL")
+        conn.commit()
+    with opened(warehouse, table) as (conn, dialect), closing(conn.cursor()) as cur:
+        dialect.upsert(cur, table, [row("u1", "c1", T0, 1.0), row("u2", "c1", T0, 2.0)])
+        conn.commit()
+    notes = warehouse.query(f"SELECT team_note FROM {table.name}")
+    assert [r["team_note"] for r in notes] == ["none", "none"]
