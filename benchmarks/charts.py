@@ -73,7 +73,7 @@ def extraction(figures: dict[str, Any], path: Path) -> bool:
                 ax.plot([r["floor_s"]] * 2, [index - 0.4, index + 0.4], color="black", linewidth=2)
         ax.invert_yaxis()
         ax.set_xlabel("wall time (s), median; black mark: floor = pages x latency / concurrency")
-        ax.set_title(f"{largest:,} usercourses (SQLite unless named), {latency} ms per request")
+        ax.set_title(f"{largest:,} usercourses, {latency} ms per request")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
