@@ -15,6 +15,9 @@ COLOURS = {
     "transfer-conc": "#1565c0",
     "fetch-conc": "#80cbc4",
     "bytes-conc": "#c5e1a5",
+    "transfer-pg": "#6a1b9a",
+    "transfer-mariadb": "#ad1457",
+    "dlt-pg": "#e65100",
 }
 
 
@@ -70,7 +73,7 @@ def extraction(figures: dict[str, Any], path: Path) -> bool:
                 ax.plot([r["floor_s"]] * 2, [index - 0.4, index + 0.4], color="black", linewidth=2)
         ax.invert_yaxis()
         ax.set_xlabel("wall time (s), median; black mark: floor = pages x latency / concurrency")
-        ax.set_title(f"{largest:,} usercourses into SQLite, {latency} ms per request")
+        ax.set_title(f"{largest:,} usercourses, {latency} ms per request")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -26,9 +26,12 @@ ALL_CONTENDERS = (
     "transfer-conc",
     "fetch-conc",
     "bytes-conc",
+    "transfer-pg",
+    "transfer-mariadb",
+    "dlt-pg",
 )
 #: Sequential contenders (their floor is pages x latency).
-SEQUENTIAL = ("httphook-loop", "requests-loop", "dlt", "transfer-seq")
+SEQUENTIAL = ("httphook-loop", "requests-loop", "dlt", "transfer-seq", "dlt-pg")
 LABELS = {
     "httphook-loop": "HttpHook paging loop + insert_rows",
     "requests-loop": "requests paging loop + insert_rows",
@@ -37,6 +40,9 @@ LABELS = {
     "transfer-conc": "this provider's transfer, default concurrency",
     "fetch-conc": "(reference) the hook's paging alone, no database",
     "bytes-conc": "(reference) pages read as bytes only, http.client",
+    "transfer-pg": "this provider's transfer into PostgreSQL, default concurrency",
+    "transfer-mariadb": "this provider's transfer into MariaDB, default concurrency",
+    "dlt-pg": "dlt rest_api -> postgres (PostgreSQL)",
 }
 
 

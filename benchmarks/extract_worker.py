@@ -17,6 +17,9 @@ run, so each run reports its own peak. The contenders:
   parsed: what the server allows on this machine.
 * ``dlt``: dlt's ``rest_api`` source (OAuth2 client credentials, page-number paginator) into the
   same kind of SQLite file through dlt's ``sqlalchemy`` destination (merge on the natural key).
+* ``transfer-pg`` / ``transfer-mariadb``: ``transfer-conc`` into PostgreSQL and MariaDB on
+  127.0.0.1 (the servers CI starts), each run into a new schema (database) dropped after it.
+* ``dlt-pg``: ``dlt`` into the same PostgreSQL through dlt's native ``postgres`` destination.
 
 Each run prints one ``RESULT {json}`` line: rows, wall and CPU seconds of the extraction alone
 (imports done before), RSS before it and the peak RSS during it.
@@ -33,6 +36,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,70 @@ def _transfer(ctx: argparse.Namespace, concurrency: int) -> int:
     from benchmarks.extraction import _transfer as transfer
 
     return int(transfer(SQL_CONN_ID, concurrency))
+
+
+#: The warehouse servers (the ones CI starts), as Airflow connections.
+SERVERS: dict[str, dict[str, Any]] = {
+    "postgres": {
+        "conn_type": "postgres",
+        "host": "127.0.0.1",
+        "port": 5432,
+        "login": "postgres",
+        "schema": "test",
+    },
+    "mariadb": {
+        "conn_type": "mysql",
+        "host": "127.0.0.1",
+        "port": 3306,
+        "login": "root",
+        "password": "",
+        "schema": "test",
+        "extra": {"client": "mysql-connector-python"},
+    },
+}
+#: The server each contender writes to (the others write SQLite files).
+WAREHOUSE = {"transfer-pg": "postgres", "transfer-mariadb": "mariadb", "dlt-pg": "postgres"}
+
+
+def _namespace(database: str) -> str:
+    return "bench_" + "".join(c if c.isalnum() else "_" for c in Path(database).stem).lower()
+
+
+def _admin(kind: str, sql: str) -> None:
+    """Run one statement on a warehouse server as its administrator, committed."""
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    os.environ["AIRFLOW_CONN_BENCH_ADMIN"] = json.dumps(SERVERS[kind])
+    hook = BaseHook.get_connection("bench_admin").get_hook()
+    with closing(hook.get_conn()) as conn, closing(conn.cursor()) as cur:
+        cur.execute(sql)
+        if cur.description:  # mysql-connector refuses to commit over an unread result
+            cur.fetchall()
+        conn.commit()
+
+
+def _create_namespace(kind: str, database: str) -> None:
+    _admin(kind, f"CREATE {'SCHEMA' if kind == 'postgres' else 'DATABASE'} {_namespace(database)}")
+
+
+def _drop_namespace(kind: str, database: str) -> None:
+    name = _namespace(database)
+    _admin(kind, f"DROP SCHEMA {name} CASCADE" if kind == "postgres" else f"DROP DATABASE {name}")
+
+
+def _transfer_into(ctx: argparse.Namespace) -> int:
+    from airflow_provider_smartarena.transfers import SmartArenaUserCoursesToSqlOperator
+
+    namespace = _namespace(ctx.database)
+    operator = SmartArenaUserCoursesToSqlOperator(
+        task_id="bench",
+        sql_conn_id=SQL_CONN_ID,
+        table=f"{namespace}.usercourses",
+        state_table=f"{namespace}.smartarena_extract_state",
+        max_concurrency=default_concurrency(),
+        outlets=[],
+    )
+    return int(operator.execute({})["rows_written"])
 
 
 def _fetch_conc(ctx: argparse.Namespace) -> int:
@@ -178,17 +246,28 @@ def _dlt(ctx: argparse.Namespace) -> int:
 
     # Nested lists (modules, live_sessions) stay JSON columns, as the other contenders store them.
     source = rest_api_source(dlt_config(ctx.url, ctx.client_id, ctx.client_secret), max_table_nesting=0)
-    # A new pipeline (local state) per run: every run is a first load into a new database file.
+    # A new pipeline (local state) per run: every run is a first load into a new database.
     run_name = Path(ctx.database).stem
+    if ctx.contender == "dlt-pg":
+        server = SERVERS["postgres"]
+        destination = dlt.destinations.postgres(
+            # The CI server trusts loopback connections; dlt insists on a password all the same.
+            f"postgresql://{server['login']}:unused@{server['host']}:{server['port']}/{server['schema']}"
+        )
+        dataset = _namespace(ctx.database)  # dlt creates the schema itself
+    else:
+        destination = dlt.destinations.sqlalchemy(f"sqlite:///{ctx.database}")
+        dataset = "main"  # the main database of the SQLite file, not an attached one
     pipeline = dlt.pipeline(
         pipeline_name=f"bench_{run_name}".replace("-", "_"),
-        destination=dlt.destinations.sqlalchemy(f"sqlite:///{ctx.database}"),
-        dataset_name="main",  # the main database of the SQLite file, not an attached one
+        destination=destination,
+        dataset_name=dataset,
         pipelines_dir=str(Path(ctx.workdir) / "dlt-pipelines" / run_name),
     )
     pipeline.run(source)
     with pipeline.sql_client() as client:
-        return int(client.execute_sql("SELECT COUNT(*) FROM usercourses")[0][0])
+        table = client.make_qualified_table_name("usercourses")
+        return int(client.execute_sql(f"SELECT COUNT(*) FROM {table}")[0][0])
 
 
 CONTENDERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -199,10 +278,13 @@ CONTENDERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "fetch-conc": _fetch_conc,
     "bytes-conc": _bytes_conc,
     "dlt": _dlt,
+    "transfer-pg": _transfer_into,
+    "transfer-mariadb": _transfer_into,
+    "dlt-pg": _dlt,
 }
 
 #: The module each contender needs beyond the main environment.
-NEEDS = {"httphook-loop": "airflow.providers.http", "dlt": "dlt"}
+NEEDS = {"httphook-loop": "airflow.providers.http", "dlt": "dlt", "dlt-pg": "dlt.destinations.impl.postgres"}
 
 
 def missing(name: str) -> str | None:
@@ -210,10 +292,18 @@ def missing(name: str) -> str | None:
     import importlib.util
 
     module = NEEDS.get(name)
+    kind = WAREHOUSE.get(name)
+    if kind is not None:
+        try:
+            _admin(kind, "SELECT 1")
+        except Exception as exc:
+            return f"{kind} on 127.0.0.1 is not reachable ({type(exc).__name__})"
     if module is None:
         return None
     try:
         found = importlib.util.find_spec(module) is not None
+        if found and name == "dlt-pg":
+            import psycopg2  # noqa: F401  (dlt's postgres destination)
     except ModuleNotFoundError:
         found = False
     return None if found else f"`{module}` is not installed (run `make bench`, which installs it)"
@@ -231,8 +321,9 @@ def _environment(ctx: argparse.Namespace) -> None:
     os.environ.setdefault("DLT_DATA_DIR", str(Path(ctx.workdir) / "dlt-data"))
 
 
-def _use_database(database: str) -> None:
-    os.environ[f"AIRFLOW_CONN_{SQL_CONN_ID.upper()}"] = json.dumps({"conn_type": "sqlite", "host": database})
+def _use_database(database: str, kind: str | None = None) -> None:
+    conn = SERVERS[kind] if kind else {"conn_type": "sqlite", "host": database}
+    os.environ[f"AIRFLOW_CONN_{SQL_CONN_ID.upper()}"] = json.dumps(conn)
 
 
 def _preload(name: str, workdir: str) -> None:
@@ -246,11 +337,13 @@ def _preload(name: str, workdir: str) -> None:
     if name == "httphook-loop":
         import airflow.providers.http.hooks.http  # noqa: F401
     if name == "dlt":
-        import dlt
         import dlt.destinations.impl.sqlalchemy.sqlalchemy_job_client
+    if name == "dlt-pg":
+        import dlt.destinations.impl.postgres.postgres
+    if name in ("dlt", "dlt-pg"):
         import dlt.sources.rest_api  # noqa: F401
     # The first connection lookup loads the providers' connection types: a one-off, not per run.
-    _use_database(str(Path(workdir) / "warm-up.db"))
+    _use_database(str(Path(workdir) / "warm-up.db"), WAREHOUSE.get(name))
     BaseHook.get_connection(SQL_CONN_ID).get_hook().get_conn().close()
 
 
@@ -274,8 +367,11 @@ def _peak_rss_since_reset_mb() -> float:
 
 def measure(ctx: argparse.Namespace, database: str) -> dict[str, Any]:
     """One extraction into ``database``; the figures of this run alone."""
-    _use_database(database)
+    kind = WAREHOUSE.get(ctx.contender)
+    _use_database(database, kind)
     ctx.database = database
+    if kind and ctx.contender != "dlt-pg":  # a new, empty namespace per run, made before the clock
+        _create_namespace(kind, database)
     gc.collect()
     rss_before = rss_now_mb()
     per_run_peak = _reset_peak_rss()
@@ -283,6 +379,8 @@ def measure(ctx: argparse.Namespace, database: str) -> dict[str, Any]:
     rows = CONTENDERS[ctx.contender](ctx)
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     peak = _peak_rss_since_reset_mb() if per_run_peak else peak_rss_mb()
+    if kind:
+        _drop_namespace(kind, database)
     return {
         "contender": ctx.contender,
         "rows": rows,

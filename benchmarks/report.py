@@ -52,7 +52,12 @@ METHOD = """\
   - `fetch-conc`: `SmartArenaHook.iter_user_course_pages()` at the transfer's default concurrency,
     records counted, nothing stored: the hook's share, for reference;
   - `bytes-conc`: every page read as bytes with `http.client` at the same concurrency, only page 1
-    parsed: what this server, on these cores, allows any client.
+    parsed: what this server, on these cores, allows any client;
+  - `transfer-pg`, `transfer-mariadb`: `transfer-conc` into PostgreSQL and MariaDB on 127.0.0.1
+    (the servers CI starts, on the same 2 cores), each run into a new schema (database), created
+    before the clock starts and dropped after it stops;
+  - `dlt-pg`: `dlt` into the same PostgreSQL through its native `postgres` destination (a new
+    dataset, i.e. schema, each run).
 - The floor is pages x latency / concurrency: what the injected latency alone costs, with a server
   that answers in no time. The sandbox keeps the records it has rendered (as a server caches), and
   every page is read once before a size is measured, so no contender pays for first renderings.
@@ -144,7 +149,7 @@ def _scenarios(figures: dict[str, Any], charts: dict[str, str]) -> list[str]:
     parts: list[str] = []
     if figures.get("extraction"):
         parts += [
-            "## 1. Extraction of usercourses into SQLite",
+            "## 1. Extraction of usercourses into SQLite, PostgreSQL and MariaDB",
             "",
             extract_suite.render(figures["extraction"]),
             _image(charts, "extraction", "Extraction wall time by contender"),

@@ -31,6 +31,7 @@ from contextlib import closing
 from typing import Any, ClassVar
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
+from airflow_provider_smartarena.transfers._bulk import chunks, mysql_values, newest_per_key
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
@@ -175,13 +176,14 @@ class Dialect:
 class _OnConflictDialect(Dialect):
     """``INSERT ... ON CONFLICT (key) DO UPDATE SET ... WHERE excluded.version >= t.version``."""
 
-    def upsert_sql(self, spec: TableSpec, values: str | None = None) -> str:
+    def upsert_sql(self, spec: TableSpec, values: str | None = None, *, source: str | None = None) -> str:
+        """The upsert of one row, of ``VALUES values``, or of the rows of the query ``source``."""
         cols = ", ".join(spec.column_names)
         values = values or f"({self._placeholders(len(spec.columns))})"
         updates = ", ".join(f"{c} = excluded.{c}" for c in spec.column_names if c not in spec.key)
         # The alias lets the condition name the target row even when the table is schema-qualified.
         sql = (
-            f"INSERT INTO {spec.name} AS t ({cols}) VALUES {values} "
+            f"INSERT INTO {spec.name} AS t ({cols}) {source or 'VALUES ' + values} "
             f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {updates}"
         )
         if spec.version:
@@ -351,14 +353,48 @@ class PostgresDialect(_OnConflictDialect):
             if deterministic is False:
                 raise _refuse(spec, name, f"its collation {collation} is nondeterministic", fix)
 
+    @staticmethod
+    def staging_name(spec: TableSpec) -> str:
+        # A temporary table lives in the session's own schema, so it is named after the target's
+        # full name (two targets in two schemas get two stages), within the 63-byte limit.
+        return f"smartarena_stage_{_digest(spec.name).hex()[:16]}"
+
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
+        rows = newest_per_key(spec, rows)
         if type(cursor).__module__.startswith("psycopg2"):
             # psycopg2's executemany is one round trip per row; execute_values sends pages of rows.
             from psycopg2.extras import execute_values
 
             execute_values(cursor, self.upsert_sql(spec, values="%s"), rows, page_size=len(rows) or 1)
+        elif hasattr(cursor, "copy") and len(rows) > 1:
+            self._copy_upsert(cursor, spec, rows)
         else:
             cursor.executemany(self.upsert_sql(spec), rows)
+
+    def _copy_upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
+        """psycopg 3: ``COPY`` the rows into a temporary stage, then one ``INSERT ... SELECT ...
+        ON CONFLICT`` from it: one round trip a batch, and half the client's CPU of the pipelined
+        ``executemany`` (12 against 21 µs a usercourse row; 1.2 against 2.5 s for 20k rows).
+
+        The stage has the types of the target's columns that the spec writes, and none of its
+        constraints or defaults (those apply in the ``INSERT``): a value the target's type cannot
+        hold is refused by the ``COPY`` as it would be by the ``INSERT``. It is emptied at every
+        commit and dropped with the session; a rolled-back batch drops it, hence ``IF NOT EXISTS``.
+        """
+        name = self.staging_name(spec)
+        stage = f"pg_temp.{name}"  # never a user's table of the same name on the search path
+        cols = ", ".join(spec.column_names)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS "
+            f"AS SELECT {cols} FROM {spec.name} WITH NO DATA"
+        )
+        # Empty at the start of every transaction; cleared anyway should a caller upsert twice in one.
+        cursor.execute(f"DELETE FROM {stage}")
+        with cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+        cursor.execute(self.upsert_sql(spec, source=f"SELECT {cols} FROM {stage}"))
 
 
 #: Binary collations that do not pad (``'x' <> 'x '``), best first: MariaDB 10.2+, MySQL 8.0.
@@ -476,7 +512,8 @@ class MySqlDialect(Dialect):
                     ignores = " and ".join(merged + (["trailing spaces"] if pad else []))
                     raise _refuse(spec, name, f"its collation {c} ignores {ignores}", fix)
 
-    def upsert_sql(self, spec: TableSpec) -> str:
+    def upsert_sql(self, spec: TableSpec, values: str | None = None) -> str:
+        """The upsert of one row of placeholders, or of the rows of ``values`` (a ``VALUES`` list)."""
         others = [c for c in spec.column_names if c not in spec.key]
         if spec.version:
             v = spec.version
@@ -487,12 +524,46 @@ class MySqlDialect(Dialect):
             updates = ", ".join(f"{c} = IF({newer}, VALUES({c}), {c})" for c in others)
         else:
             updates = ", ".join(f"{c} = VALUES({c})" for c in others)
+        values = values or f"({self._values(len(spec.columns))})"
+        cols = ", ".join(spec.column_names)
         # VALUES(col) rather than a row alias: MariaDB has no row alias, MySQL 8 still accepts VALUES().
-        return f"{self.insert_sql(spec)} ON DUPLICATE KEY UPDATE {updates}"
+        return f"INSERT INTO {spec.name} ({cols}) VALUES {values} ON DUPLICATE KEY UPDATE {updates}"
 
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
-        # mysql-connector-python and mysqlclient both rewrite this into multi-row INSERTs.
-        cursor.executemany(self.upsert_sql(spec), rows)
+        # One multi-row statement per packet, its values written as literals (see mysql_values).
+        # mysql-connector-python's executemany() also sends one multi-row statement, but binds
+        # every value in Python (75 µs a usercourse row, against 25 µs here) and never cuts it, so
+        # a batch of large rows exceeded max_allowed_packet and failed.
+        # MySQL applies the rows of one statement in order, each against the table as the earlier
+        # ones left it: with one row per key, newest-wins holds row by row as before.
+        rows = newest_per_key(spec, rows)
+        if not rows:
+            return
+        limit = self.max_statement_bytes(cursor) - len(self.upsert_sql(spec))
+        literals = mysql_values(rows)
+        if literals is None:  # a value of a type not known here: the driver binds them
+            # Its text is about the rows' repr, up to 4 bytes a character and escapes doubled.
+            for part in chunks(rows, limit // 8, max_rows=len(rows)):
+                cursor.executemany(self.upsert_sql(spec), part)
+            return
+        # Each tuple, plus the ", " that joins it to the next.
+        for values in chunks(literals, limit, max_rows=len(literals), size=lambda text: len(text) + 2):
+            cursor.execute(self.upsert_sql(spec, ", ".join(values)))
+
+    #: The server's ``max_allowed_packet`` (read once a connection, see :meth:`max_statement_bytes`).
+    packet_bytes: int | None = None
+
+    def max_statement_bytes(self, cursor: Any) -> int:
+        """The longest statement the server takes: ``max_allowed_packet`` less a margin for the
+        protocol's framing (5000 usercourse rows are about 3 MB of literals; MariaDB's default
+        packet is 16 MB, MySQL 8's 64 MB)."""
+        if self.packet_bytes is None:
+            try:
+                cursor.execute("SELECT @@max_allowed_packet")
+                self.packet_bytes = int(cursor.fetchone()[0])
+            except Exception:  # the protocol's least (1 MB), not a reason to fail the write
+                self.packet_bytes = 1 << 20
+        return max(1 << 16, self.packet_bytes - 1024)
 
     def replace_row(self, cursor: Any, spec: TableSpec, row: Row, *, where: str, key: Row) -> None:
         cursor.execute(self.upsert_sql(spec), row)

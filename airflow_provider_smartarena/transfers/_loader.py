@@ -21,6 +21,7 @@ import msgspec
 
 from airflow_provider_smartarena.exceptions import SmartArenaError, SmartArenaResponseError
 from airflow_provider_smartarena.resources import parse_datetime
+from airflow_provider_smartarena.transfers._bulk import older as _older
 from airflow_provider_smartarena.transfers._dialects import Dialect, Row, get_dialect
 from airflow_provider_smartarena.transfers._schema import (
     DELETED_AT,
@@ -485,10 +486,3 @@ def _first_line(exc: BaseException) -> str:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _older(version: Any, other: Any) -> bool:
-    """True when ``version`` is strictly older than ``other``; a missing version is the oldest."""
-    if version is None or other is None:
-        return version is None and other is not None
-    return bool(version < other)
