@@ -26,6 +26,7 @@ import msgspec
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.exceptions import (
     SmartArenaInputError,
 )
@@ -74,8 +75,17 @@ R = TypeVar("R")
 __all__ = ["TLS_FIX_HINT", "TOKEN_PATH", "Outcome", "Page", "Reply", "SmartArenaHook"]
 
 
-def _values(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
-    """Turn a typed method's ``locals()`` into API parameters (``self`` dropped, names mapped)."""
+def _arguments_as_api_fields(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
+    """A typed method's arguments (its ``locals()``) as the API's fields.
+
+    The typed methods spell out every field as a keyword argument for IDEs and type checkers;
+    passing ``locals()`` on keeps their bodies from repeating the list. ``self`` is dropped, and
+    ``renames`` maps an argument to the API's field where the names differ
+    (``updated_after="updated_at"``). Call it first thing in the method, before any other local.
+
+    :param scope: the calling method's ``locals()``.
+    :param renames: argument name -> API field name.
+    """
     return {renames.get(k, k): v for k, v in scope.items() if k not in ("self", "__class__")}
 
 
@@ -126,7 +136,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
     """
 
     conn_name_attr = "smartarena_conn_id"
-    default_conn_name = "smartarena_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "smartarena"
     hook_name = "Smart ARENA"
 
@@ -330,7 +340,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def get_users(self, mapping_code: str | None = None, email: str | None = None) -> list[dict[str, Any]]:
         """``GET /api/users``: all users, or those matching ``mapping_code`` / ``email``."""
-        return self.list_records(USERS, **_values(locals()))
+        return self.list_records(USERS, **_arguments_as_api_fields(locals()))
 
     def get_user(self, mapping_code: str) -> dict[str, Any] | None:
         """The user with exactly this ``mapping_code``, or None."""
@@ -362,7 +372,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param roles: a list of :class:`~airflow_provider_smartarena.enums.Role` (ints or names).
         :param synch_protected: protect the user from being overwritten through the API (bool, 0/1).
         """
-        return self.create_record(USERS, _values(locals()))
+        return self.create_record(USERS, _arguments_as_api_fields(locals()))
 
     def update_user(
         self,
@@ -382,7 +392,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         synch_protected: Any = None,
     ) -> dict[str, Any]:
         """``PUT /api/users``: update the given fields of a user (None = unchanged)."""
-        return self.update_record(USERS, _values(locals()))
+        return self.update_record(USERS, _arguments_as_api_fields(locals()))
 
     def delete_user(self, mapping_code: str, delete_mode: Any = None) -> dict[str, Any]:
         """``DELETE /api/users``; ``delete_mode`` is a :class:`DeleteMode` (server default FULL)."""
@@ -400,13 +410,13 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_branch(self, mapping_code: str, parent_mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/branches``: create an organisational unit under ``parent_mapping_code``."""
-        return self.create_record(BRANCHES, _values(locals()))
+        return self.create_record(BRANCHES, _arguments_as_api_fields(locals()))
 
     def update_branch(
         self, mapping_code: str, *, parent_mapping_code: str | None = None, name: str | None = None
     ) -> dict[str, Any]:
         """``PUT /api/branches``: move and/or rename an organisational unit."""
-        return self.update_record(BRANCHES, _values(locals()))
+        return self.update_record(BRANCHES, _arguments_as_api_fields(locals()))
 
     def delete_branch(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/branches``."""
@@ -424,11 +434,11 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_location(self, mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/locations``."""
-        return self.create_record(LOCATIONS, _values(locals()))
+        return self.create_record(LOCATIONS, _arguments_as_api_fields(locals()))
 
     def update_location(self, mapping_code: str, *, name: str | None = None) -> dict[str, Any]:
         """``PUT /api/locations``."""
-        return self.update_record(LOCATIONS, _values(locals()))
+        return self.update_record(LOCATIONS, _arguments_as_api_fields(locals()))
 
     def delete_location(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/locations``."""
@@ -446,11 +456,11 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_workplace(self, mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/workplaces``."""
-        return self.create_record(WORKPLACES, _values(locals()))
+        return self.create_record(WORKPLACES, _arguments_as_api_fields(locals()))
 
     def update_workplace(self, mapping_code: str, *, name: str | None = None) -> dict[str, Any]:
         """``PUT /api/workplaces``."""
-        return self.update_record(WORKPLACES, _values(locals()))
+        return self.update_record(WORKPLACES, _arguments_as_api_fields(locals()))
 
     def delete_workplace(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/workplaces``."""
@@ -468,13 +478,13 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_qualification(self, mapping_code: str, parent_mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/qualifications``."""
-        return self.create_record(QUALIFICATIONS, _values(locals()))
+        return self.create_record(QUALIFICATIONS, _arguments_as_api_fields(locals()))
 
     def update_qualification(
         self, mapping_code: str, *, parent_mapping_code: str | None = None, name: str | None = None
     ) -> dict[str, Any]:
         """``PUT /api/qualifications``."""
-        return self.update_record(QUALIFICATIONS, _values(locals()))
+        return self.update_record(QUALIFICATIONS, _arguments_as_api_fields(locals()))
 
     def delete_qualification(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/qualifications``."""
@@ -491,13 +501,13 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param sort: :class:`~airflow_provider_smartarena.enums.Sort` or ``"date_desc"``/``"date_asc"``.
         :param type: :class:`~airflow_provider_smartarena.enums.CourseFilterType` (1, 5, 254, 253).
         """
-        return self.iter_records(COURSES.list, **_values(locals()))
+        return self.iter_records(COURSES.list, **_arguments_as_api_fields(locals()))
 
     def get_courses(
         self, mapping_code: str | None = None, archived: Any = None, sort: Any = None, type: Any = None
     ) -> list[dict[str, Any]]:
         """``GET /api/courses``: every page, as a list (see :meth:`iter_courses`)."""
-        return self.list_records(COURSES, **_values(locals()))
+        return self.list_records(COURSES, **_arguments_as_api_fields(locals()))
 
     def get_course(self, mapping_code: str) -> dict[str, Any] | None:
         """The course with exactly this ``mapping_code``, or None."""
@@ -528,7 +538,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param type: :class:`~airflow_provider_smartarena.enums.CourseType` (1 e-course, 2 blended, 3 live).
         :param users_mapping_codes: mapping codes of users to enrol.
         """
-        return self.create_record(COURSES, _values(locals()))
+        return self.create_record(COURSES, _arguments_as_api_fields(locals()))
 
     def update_course(
         self,
@@ -549,7 +559,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         access_days_from_enrollment: int | None = None,
     ) -> dict[str, Any]:
         """``PUT /api/courses``: update the given fields of a course (None = unchanged)."""
-        return self.update_record(COURSES, _values(locals()))
+        return self.update_record(COURSES, _arguments_as_api_fields(locals()))
 
     def delete_course(self, mapping_code: str, delete_mode: Any = None) -> dict[str, Any]:
         """``DELETE /api/courses``; ``delete_mode`` 1 soft, 2 permanent (server default)."""
@@ -557,11 +567,11 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def add_course_users(self, mapping_code: str, users_mapping_codes: Any) -> dict[str, Any]:
         """``POST /api/courses/addusers``: enrol users (a set operation, so retried safely)."""
-        return self._post(ADD_COURSE_USERS, _values(locals()))
+        return self._post(ADD_COURSE_USERS, _arguments_as_api_fields(locals()))
 
     def remove_course_users(self, mapping_code: str, users_mapping_codes: Any) -> dict[str, Any]:
         """``POST /api/courses/removeusers``: unenrol users (a set operation, so retried safely)."""
-        return self._post(REMOVE_COURSE_USERS, _values(locals()))
+        return self._post(REMOVE_COURSE_USERS, _arguments_as_api_fields(locals()))
 
     def rename_course(self, old_mapping_code: str, new_mapping_code: str) -> dict[str, Any]:
         """``POST /api/coursemappingcode``: change a course's mapping code.
@@ -569,7 +579,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         Retried like a create: if a retry after an uncertain failure is refused, the course is
         looked up, and the rename counts as done when ``new`` exists and ``old`` does not.
         """
-        params = RENAME_COURSE.prepare(_values(locals()), tz=self.timezone)
+        params = RENAME_COURSE.prepare(_arguments_as_api_fields(locals()), tz=self.timezone)
         settle = functools.partial(
             _settle.settle_rename, self.get_course, params["old_mapping_code"], params["new_mapping_code"]
         )
@@ -579,7 +589,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def get_content(self, content_type: Any = None) -> list[dict[str, Any]]:
         """``GET /api/content``; ``content_type`` None all, 0 internal, 1 public."""
-        return list(self.iter_records(CONTENT, **_values(locals())))
+        return list(self.iter_records(CONTENT, **_arguments_as_api_fields(locals())))
 
     def iter_user_courses(
         self,
@@ -598,7 +608,9 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param type: :class:`~airflow_provider_smartarena.enums.CourseFilterType` (1, 5, 254, 253).
         :param modules_data: include course modules (the server's default).
         """
-        return self.iter_records(USER_COURSES, **_values(locals(), updated_after="updated_at"))
+        return self.iter_records(
+            USER_COURSES, **_arguments_as_api_fields(locals(), updated_after="updated_at")
+        )
 
     def iter_user_course_pages(
         self,
@@ -612,7 +624,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
     ) -> Iterator[Page]:
         """Like :meth:`iter_user_courses`, page by page (see :meth:`iter_pages` for
         ``max_concurrency`` and ``record_type``)."""
-        values = _values(locals(), updated_after="updated_at")
+        values = _arguments_as_api_fields(locals(), updated_after="updated_at")
         return self.iter_pages(
             USER_COURSES,
             max_concurrency=values.pop("max_concurrency"),
