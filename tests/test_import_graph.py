@@ -18,17 +18,10 @@ PACKAGE = airflow_provider_smartarena.__name__
 ROOT = Path(airflow_provider_smartarena.__file__).parent
 HOOKS = f"{PACKAGE}.hooks"
 
-#: Known reaches into ``hooks/`` privates, from the probe (owned elsewhere, moving to the public
-#: ``SmartArenaHook.request()`` / ``Reply``). Remove an entry when it is fixed; the test then
-#: keeps it fixed. Each entry: (importing module, imported private module or name).
-KNOWN_PRIVATE_REACHES: frozenset[tuple[str, str]] = frozenset(
-    {
-        (f"{PACKAGE}.probe._access", f"{HOOKS}._http"),
-        (f"{PACKAGE}.probe._access", f"{HOOKS}._retry"),
-        (f"{PACKAGE}.probe._activities", f"{HOOKS}._paging"),
-        (f"{PACKAGE}.probe.checks", f"{HOOKS}._paging"),
-    }
-)
+#: Known reaches into ``hooks/`` privates, each (importing module, imported private module or
+#: name). Empty: the probe now uses the public API (``SmartArenaHook.request()``, ``Reply``,
+#: ``hooks.paging``). Keep it empty; an entry is a debt to pay, not a place to park one.
+KNOWN_PRIVATE_REACHES: frozenset[tuple[str, str]] = frozenset()
 
 
 def _module_name(path: Path) -> str:

@@ -271,6 +271,37 @@ class SmartArenaHook(BaseHook, GenericCalls):
             method, path, params=params, json=json, authenticated=authenticated, error_body=error_body
         )
 
+    def new_token(self) -> float | None:
+        """Fetch a fresh access token now, dropping any cached one; return its lifetime.
+
+        For a check of the credentials and of the token's lifetime (the probe's token check):
+        the typed calls and :meth:`request` fetch and renew the token on their own.
+
+        :return: the ``expires_in`` the server gave, seconds (None when it gave none).
+        :raises SmartArenaAuthError: the client credentials were refused.
+        :raises SmartArenaError: another failure of the token request.
+        """
+        self._tokens.clear()
+        self._tokens.get()
+        return self._tokens.expires_in
+
+    @property
+    def token_requests(self) -> int:
+        """Token requests this hook has made so far (renewals and failed attempts included)."""
+        return self._transport.token_requests
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret this hook knows replaced by ``***``.
+
+        The known secrets are the client secret (once the connection is read) and every token
+        issued to the hook; the hook's own errors are already scrubbed, this is for texts a
+        caller composes from them or from answers.
+
+        :param text: any text.
+        """
+        scrubbed: str = self._scrubber.scrub(text)
+        return scrubbed
+
     @property
     def _verify(self) -> bool | str:
         return self._transport.verify
