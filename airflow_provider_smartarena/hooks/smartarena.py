@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -172,6 +173,54 @@ class SmartArenaHook(BaseHook, GenericCalls):
         if kwargs:
             self.log.warning("SmartArenaHook ignores unknown arguments: %s", ", ".join(sorted(kwargs)))
         self._probing = False
+
+    @classmethod
+    def hook_param_names(cls) -> tuple[str, ...]:
+        """The arguments an operator's ``hook_params`` may set: the keyword-only ones of ``__init__``."""
+        signature = inspect.signature(cls.__init__)
+        keyword_only = inspect.Parameter.KEYWORD_ONLY
+        # logger_name only renames log lines; the task's logger is Airflow's business.
+        return tuple(
+            name
+            for name, param in signature.parameters.items()
+            if param.kind is keyword_only and name != "logger_name"
+        )
+
+    @classmethod
+    def check_hook_params(cls, hook_params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``hook_params`` as keyword arguments of the hook, checked before any request.
+
+        The one place operators, sensors and transfers validate what they pass through (the
+        hook itself only logs unknown arguments, so that ``Connection.get_hook`` never breaks).
+
+        :param hook_params: hook arguments, e.g. ``{"max_retry_wait": 300}``; None for none.
+        :raises SmartArenaInputError: not a mapping, or a key the hook does not take (the error
+            names ``hook_params`` and lists the allowed keys).
+        """
+        if hook_params is None:
+            return {}
+        allowed = cls.hook_param_names()
+        if not isinstance(hook_params, Mapping):
+            raise SmartArenaInputError(
+                "hook_params", f"got {type(hook_params).__name__}", f"a dict with keys {', '.join(allowed)}"
+            )
+        unknown = sorted(str(key) for key in hook_params if key not in allowed)
+        if unknown:
+            raise SmartArenaInputError(
+                "hook_params", f"unknown key(s) {', '.join(unknown)}", ", ".join(allowed)
+            )
+        return dict(hook_params)
+
+    @classmethod
+    def for_task(
+        cls, smartarena_conn_id: str, hook_params: Mapping[str, Any] | None = None
+    ) -> SmartArenaHook:
+        """The hook an operator, sensor or transfer works with (see :meth:`check_hook_params`).
+
+        :param smartarena_conn_id: the Airflow connection id.
+        :param hook_params: the task's ``hook_params``.
+        """
+        return cls(smartarena_conn_id, **cls.check_hook_params(hook_params))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(smartarena_conn_id={self.smartarena_conn_id!r})"
