@@ -127,8 +127,8 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
     :param deferrable: wait in the triggerer instead of a worker; default from the
         ``[operators] default_deferrable`` option.
     :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
-        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared (the
-        deferred trigger builds its own hook with the defaults).
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("user_mapping_code", "course_mapping_code", "min_status")
@@ -176,6 +176,7 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
             smartarena_conn_id=self.smartarena_conn_id,
             poke_interval=float(self.poke_interval),
             end_at=end_at,
+            hook_params=self.hook_params,
         )
 
 
@@ -195,8 +196,8 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
     :param deferrable: wait in the triggerer instead of a worker; default from the
         ``[operators] default_deferrable`` option.
     :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
-        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared (the
-        deferred trigger builds its own hook with the defaults).
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("updated_after", "user_mapping_code", "type")
@@ -246,6 +247,7 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
             smartarena_conn_id=self.smartarena_conn_id,
             poke_interval=float(self.poke_interval),
             end_at=end_at,
+            hook_params=self.hook_params,
         )
 
 

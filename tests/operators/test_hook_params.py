@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
@@ -55,3 +56,17 @@ def test_an_unknown_hook_param_fails_the_declaration(declare: Callable[[Any], An
     assert "max_retry_wait" in (info.value.allowed or "")
     assert declare({"max_retry_wait": 300}).hook_params == {"max_retry_wait": 300}
     assert declare(None).hook_params == {}
+
+
+def test_a_deferring_sensor_hands_its_hook_params_to_the_trigger() -> None:
+    sensor = SmartArenaCourseCompletionSensor(
+        task_id="c", user_mapping_code="u", course_mapping_code="c", hook_params={"max_retry_wait": 1}
+    )
+    trigger = sensor.make_trigger(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    _classpath, kwargs = trigger.serialize()
+    assert kwargs["hook_params"] == {"max_retry_wait": 1}
+    again = type(trigger)(**kwargs)
+    assert again.hook_params == {"max_retry_wait": 1}
+    # Without hook_params the serialised form is as before they existed.
+    plain = SmartArenaCourseCompletionSensor(task_id="p", user_mapping_code="u", course_mapping_code="c")
+    assert "hook_params" not in plain.make_trigger(dt.datetime(2030, 1, 1, tzinfo=dt.UTC)).serialize()[1]
