@@ -10,18 +10,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import airflow_provider_smartarena
 
 PACKAGE = airflow_provider_smartarena.__name__
 ROOT = Path(airflow_provider_smartarena.__file__).parent
 HOOKS = f"{PACKAGE}.hooks"
-
-#: Known reaches into ``hooks/`` privates, each (importing module, imported private module or
-#: name). Empty: the probe now uses the public API (``SmartArenaHook.request()``, ``Reply``,
-#: ``hooks.paging``). Keep it empty; an entry is a debt to pay, not a place to park one.
-KNOWN_PRIVATE_REACHES: frozenset[tuple[str, str]] = frozenset()
 
 
 def _module_name(path: Path) -> str:
@@ -136,12 +129,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_no_module_outside_hooks_imports_a_private_module_or_name_of_hooks() -> None:
-    unexpected = _private_reaches() - KNOWN_PRIVATE_REACHES
-    assert unexpected == set(), "import the public API (hooks.SmartArenaHook, hooks.Reply) instead"
-
-
-@pytest.mark.parametrize("reach", sorted(KNOWN_PRIVATE_REACHES))
-def test_known_private_reaches_are_still_there(reach: tuple[str, str]) -> None:
-    """A fixed reach should leave the list (xfail-style: not a failure while it remains)."""
-    if reach in _private_reaches():
-        pytest.xfail(f"{reach[0]} still imports {reach[1]}")
+    # The probe, the last to reach in, now uses SmartArenaHook.request()/Reply and hooks.paging.
+    assert _private_reaches() == set(), (
+        "import the public API (hooks.SmartArenaHook, hooks.Reply, hooks.paging)"
+    )
