@@ -52,6 +52,7 @@ COMMON = (
     "smartarena_conn_id: str = ...",
     "max_concurrency: int = ...",
     "fail_on_error: bool = ...",
+    "hook_params: t.HookParams = ...",
 )
 #: What each operator module must import for the blocks (once, by hand).
 IMPORT = "    from airflow_provider_smartarena.operators import _typing as t\n"

@@ -10,25 +10,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import airflow_provider_smartarena
 
 PACKAGE = airflow_provider_smartarena.__name__
 ROOT = Path(airflow_provider_smartarena.__file__).parent
 HOOKS = f"{PACKAGE}.hooks"
-
-#: Known reaches into ``hooks/`` privates, from the probe (owned elsewhere, moving to the public
-#: ``SmartArenaHook.request()`` / ``Reply``). Remove an entry when it is fixed; the test then
-#: keeps it fixed. Each entry: (importing module, imported private module or name).
-KNOWN_PRIVATE_REACHES: frozenset[tuple[str, str]] = frozenset(
-    {
-        (f"{PACKAGE}.probe._access", f"{HOOKS}._http"),
-        (f"{PACKAGE}.probe._access", f"{HOOKS}._retry"),
-        (f"{PACKAGE}.probe._activities", f"{HOOKS}._paging"),
-        (f"{PACKAGE}.probe.checks", f"{HOOKS}._paging"),
-    }
-)
 
 
 def _module_name(path: Path) -> str:
@@ -143,12 +129,7 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_no_module_outside_hooks_imports_a_private_module_or_name_of_hooks() -> None:
-    unexpected = _private_reaches() - KNOWN_PRIVATE_REACHES
-    assert unexpected == set(), "import the public API (hooks.SmartArenaHook, hooks.Reply) instead"
-
-
-@pytest.mark.parametrize("reach", sorted(KNOWN_PRIVATE_REACHES))
-def test_known_private_reaches_are_still_there(reach: tuple[str, str]) -> None:
-    """A fixed reach should leave the list (xfail-style: not a failure while it remains)."""
-    if reach in _private_reaches():
-        pytest.xfail(f"{reach[0]} still imports {reach[1]}")
+    # The probe, the last to reach in, now uses SmartArenaHook.request()/Reply and hooks.paging.
+    assert _private_reaches() == set(), (
+        "import the public API (hooks.SmartArenaHook, hooks.Reply, hooks.paging)"
+    )

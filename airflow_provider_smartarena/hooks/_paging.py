@@ -578,8 +578,8 @@ class _Window:
     """``width`` threads fetching pages in turn, for :func:`_fetch_in_order`.
 
     Each thread asks for the next page as soon as its own is answered, so one slow page does not
-    leave the other connections idle (waiting for the caller to take pages strictly in order kept
-    fewer requests in flight: 1.41x the floor against 1.53x, in alternating runs at 100k records).
+    leave the other connections idle; handing pages out only as the caller takes them in order
+    would keep fewer requests in flight and make a listing slower (``make bench`` measures it).
     Pages answered early wait for their turn; at most ``2 * width`` pages are held or in flight
     ahead of the caller, which bounds memory.
     """

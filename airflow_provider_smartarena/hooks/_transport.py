@@ -115,6 +115,9 @@ class Transport:
         self._session: requests.Session | None = None
         self._session_lock = threading.Lock()
         self.tokens = TokenManager(self.fetch_token)
+        #: Token requests made (each :meth:`fetch_token`, failed ones included); TokenManager
+        #: calls it under its lock, so one thread at a time counts.
+        self.token_requests = 0
         #: Every secret sent or received (client secret, tokens), kept out of errors built from answers.
         self.scrubber = Scrubber()
         #: (time.monotonic(), raw Date header) of the latest response that carried one.
@@ -208,6 +211,7 @@ class Transport:
 
     def fetch_token(self) -> tuple[str, float | None]:
         """POST the client credentials (form-encoded) and return ``(token, expires_in)``."""
+        self.token_requests += 1
         settings = self.settings
         form = {
             "client_id": settings.client_id,

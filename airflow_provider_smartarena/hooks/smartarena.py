@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +27,7 @@ import msgspec
 import requests
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.exceptions import (
     SmartArenaInputError,
 )
@@ -74,8 +76,17 @@ R = TypeVar("R")
 __all__ = ["TLS_FIX_HINT", "TOKEN_PATH", "Outcome", "Page", "Reply", "SmartArenaHook"]
 
 
-def _values(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
-    """Turn a typed method's ``locals()`` into API parameters (``self`` dropped, names mapped)."""
+def _arguments_as_api_fields(scope: Mapping[str, Any], **renames: str) -> dict[str, Any]:
+    """A typed method's arguments (its ``locals()``) as the API's fields.
+
+    The typed methods spell out every field as a keyword argument for IDEs and type checkers;
+    passing ``locals()`` on keeps their bodies from repeating the list. ``self`` is dropped, and
+    ``renames`` maps an argument to the API's field where the names differ
+    (``updated_after="updated_at"``). Call it first thing in the method, before any other local.
+
+    :param scope: the calling method's ``locals()``.
+    :param renames: argument name -> API field name.
+    """
     return {renames.get(k, k): v for k, v in scope.items() if k not in ("self", "__class__")}
 
 
@@ -126,7 +137,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
     """
 
     conn_name_attr = "smartarena_conn_id"
-    default_conn_name = "smartarena_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "smartarena"
     hook_name = "Smart ARENA"
 
@@ -162,6 +173,54 @@ class SmartArenaHook(BaseHook, GenericCalls):
         if kwargs:
             self.log.warning("SmartArenaHook ignores unknown arguments: %s", ", ".join(sorted(kwargs)))
         self._probing = False
+
+    @classmethod
+    def hook_param_names(cls) -> tuple[str, ...]:
+        """The arguments an operator's ``hook_params`` may set: the keyword-only ones of ``__init__``."""
+        signature = inspect.signature(cls.__init__)
+        keyword_only = inspect.Parameter.KEYWORD_ONLY
+        # logger_name only renames log lines; the task's logger is Airflow's business.
+        return tuple(
+            name
+            for name, param in signature.parameters.items()
+            if param.kind is keyword_only and name != "logger_name"
+        )
+
+    @classmethod
+    def check_hook_params(cls, hook_params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``hook_params`` as keyword arguments of the hook, checked before any request.
+
+        The one place operators, sensors and transfers validate what they pass through (the
+        hook itself only logs unknown arguments, so that ``Connection.get_hook`` never breaks).
+
+        :param hook_params: hook arguments, e.g. ``{"max_retry_wait": 300}``; None for none.
+        :raises SmartArenaInputError: not a mapping, or a key the hook does not take (the error
+            names ``hook_params`` and lists the allowed keys).
+        """
+        if hook_params is None:
+            return {}
+        allowed = cls.hook_param_names()
+        if not isinstance(hook_params, Mapping):
+            raise SmartArenaInputError(
+                "hook_params", f"got {type(hook_params).__name__}", f"a dict with keys {', '.join(allowed)}"
+            )
+        unknown = sorted(str(key) for key in hook_params if key not in allowed)
+        if unknown:
+            raise SmartArenaInputError(
+                "hook_params", f"unknown key(s) {', '.join(unknown)}", ", ".join(allowed)
+            )
+        return dict(hook_params)
+
+    @classmethod
+    def for_task(
+        cls, smartarena_conn_id: str, hook_params: Mapping[str, Any] | None = None
+    ) -> SmartArenaHook:
+        """The hook an operator, sensor or transfer works with (see :meth:`check_hook_params`).
+
+        :param smartarena_conn_id: the Airflow connection id.
+        :param hook_params: the task's ``hook_params``.
+        """
+        return cls(smartarena_conn_id, **cls.check_hook_params(hook_params))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(smartarena_conn_id={self.smartarena_conn_id!r})"
@@ -261,6 +320,37 @@ class SmartArenaHook(BaseHook, GenericCalls):
             method, path, params=params, json=json, authenticated=authenticated, error_body=error_body
         )
 
+    def new_token(self) -> float | None:
+        """Fetch a fresh access token now, dropping any cached one; return its lifetime.
+
+        For a check of the credentials and of the token's lifetime (the probe's token check):
+        the typed calls and :meth:`request` fetch and renew the token on their own.
+
+        :return: the ``expires_in`` the server gave, seconds (None when it gave none).
+        :raises SmartArenaAuthError: the client credentials were refused.
+        :raises SmartArenaError: another failure of the token request.
+        """
+        self._tokens.clear()
+        self._tokens.get()
+        return self._tokens.expires_in
+
+    @property
+    def token_requests(self) -> int:
+        """Token requests this hook has made so far (renewals and failed attempts included)."""
+        return self._transport.token_requests
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret this hook knows replaced by ``***``.
+
+        The known secrets are the client secret (once the connection is read) and every token
+        issued to the hook; the hook's own errors are already scrubbed, this is for texts a
+        caller composes from them or from answers.
+
+        :param text: any text.
+        """
+        scrubbed: str = self._scrubber.scrub(text)
+        return scrubbed
+
     @property
     def _verify(self) -> bool | str:
         return self._transport.verify
@@ -330,7 +420,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def get_users(self, mapping_code: str | None = None, email: str | None = None) -> list[dict[str, Any]]:
         """``GET /api/users``: all users, or those matching ``mapping_code`` / ``email``."""
-        return self.list_records(USERS, **_values(locals()))
+        return self.list_records(USERS, **_arguments_as_api_fields(locals()))
 
     def get_user(self, mapping_code: str) -> dict[str, Any] | None:
         """The user with exactly this ``mapping_code``, or None."""
@@ -362,7 +452,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param roles: a list of :class:`~airflow_provider_smartarena.enums.Role` (ints or names).
         :param synch_protected: protect the user from being overwritten through the API (bool, 0/1).
         """
-        return self.create_record(USERS, _values(locals()))
+        return self.create_record(USERS, _arguments_as_api_fields(locals()))
 
     def update_user(
         self,
@@ -382,7 +472,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         synch_protected: Any = None,
     ) -> dict[str, Any]:
         """``PUT /api/users``: update the given fields of a user (None = unchanged)."""
-        return self.update_record(USERS, _values(locals()))
+        return self.update_record(USERS, _arguments_as_api_fields(locals()))
 
     def delete_user(self, mapping_code: str, delete_mode: Any = None) -> dict[str, Any]:
         """``DELETE /api/users``; ``delete_mode`` is a :class:`DeleteMode` (server default FULL)."""
@@ -400,13 +490,13 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_branch(self, mapping_code: str, parent_mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/branches``: create an organisational unit under ``parent_mapping_code``."""
-        return self.create_record(BRANCHES, _values(locals()))
+        return self.create_record(BRANCHES, _arguments_as_api_fields(locals()))
 
     def update_branch(
         self, mapping_code: str, *, parent_mapping_code: str | None = None, name: str | None = None
     ) -> dict[str, Any]:
         """``PUT /api/branches``: move and/or rename an organisational unit."""
-        return self.update_record(BRANCHES, _values(locals()))
+        return self.update_record(BRANCHES, _arguments_as_api_fields(locals()))
 
     def delete_branch(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/branches``."""
@@ -424,11 +514,11 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_location(self, mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/locations``."""
-        return self.create_record(LOCATIONS, _values(locals()))
+        return self.create_record(LOCATIONS, _arguments_as_api_fields(locals()))
 
     def update_location(self, mapping_code: str, *, name: str | None = None) -> dict[str, Any]:
         """``PUT /api/locations``."""
-        return self.update_record(LOCATIONS, _values(locals()))
+        return self.update_record(LOCATIONS, _arguments_as_api_fields(locals()))
 
     def delete_location(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/locations``."""
@@ -446,11 +536,11 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_workplace(self, mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/workplaces``."""
-        return self.create_record(WORKPLACES, _values(locals()))
+        return self.create_record(WORKPLACES, _arguments_as_api_fields(locals()))
 
     def update_workplace(self, mapping_code: str, *, name: str | None = None) -> dict[str, Any]:
         """``PUT /api/workplaces``."""
-        return self.update_record(WORKPLACES, _values(locals()))
+        return self.update_record(WORKPLACES, _arguments_as_api_fields(locals()))
 
     def delete_workplace(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/workplaces``."""
@@ -468,13 +558,13 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def create_qualification(self, mapping_code: str, parent_mapping_code: str, name: str) -> dict[str, Any]:
         """``POST /api/qualifications``."""
-        return self.create_record(QUALIFICATIONS, _values(locals()))
+        return self.create_record(QUALIFICATIONS, _arguments_as_api_fields(locals()))
 
     def update_qualification(
         self, mapping_code: str, *, parent_mapping_code: str | None = None, name: str | None = None
     ) -> dict[str, Any]:
         """``PUT /api/qualifications``."""
-        return self.update_record(QUALIFICATIONS, _values(locals()))
+        return self.update_record(QUALIFICATIONS, _arguments_as_api_fields(locals()))
 
     def delete_qualification(self, mapping_code: str) -> dict[str, Any]:
         """``DELETE /api/qualifications``."""
@@ -491,13 +581,13 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param sort: :class:`~airflow_provider_smartarena.enums.Sort` or ``"date_desc"``/``"date_asc"``.
         :param type: :class:`~airflow_provider_smartarena.enums.CourseFilterType` (1, 5, 254, 253).
         """
-        return self.iter_records(COURSES.list, **_values(locals()))
+        return self.iter_records(COURSES.list, **_arguments_as_api_fields(locals()))
 
     def get_courses(
         self, mapping_code: str | None = None, archived: Any = None, sort: Any = None, type: Any = None
     ) -> list[dict[str, Any]]:
         """``GET /api/courses``: every page, as a list (see :meth:`iter_courses`)."""
-        return self.list_records(COURSES, **_values(locals()))
+        return self.list_records(COURSES, **_arguments_as_api_fields(locals()))
 
     def get_course(self, mapping_code: str) -> dict[str, Any] | None:
         """The course with exactly this ``mapping_code``, or None."""
@@ -528,7 +618,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param type: :class:`~airflow_provider_smartarena.enums.CourseType` (1 e-course, 2 blended, 3 live).
         :param users_mapping_codes: mapping codes of users to enrol.
         """
-        return self.create_record(COURSES, _values(locals()))
+        return self.create_record(COURSES, _arguments_as_api_fields(locals()))
 
     def update_course(
         self,
@@ -549,7 +639,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         access_days_from_enrollment: int | None = None,
     ) -> dict[str, Any]:
         """``PUT /api/courses``: update the given fields of a course (None = unchanged)."""
-        return self.update_record(COURSES, _values(locals()))
+        return self.update_record(COURSES, _arguments_as_api_fields(locals()))
 
     def delete_course(self, mapping_code: str, delete_mode: Any = None) -> dict[str, Any]:
         """``DELETE /api/courses``; ``delete_mode`` 1 soft, 2 permanent (server default)."""
@@ -557,11 +647,11 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def add_course_users(self, mapping_code: str, users_mapping_codes: Any) -> dict[str, Any]:
         """``POST /api/courses/addusers``: enrol users (a set operation, so retried safely)."""
-        return self._post(ADD_COURSE_USERS, _values(locals()))
+        return self._post(ADD_COURSE_USERS, _arguments_as_api_fields(locals()))
 
     def remove_course_users(self, mapping_code: str, users_mapping_codes: Any) -> dict[str, Any]:
         """``POST /api/courses/removeusers``: unenrol users (a set operation, so retried safely)."""
-        return self._post(REMOVE_COURSE_USERS, _values(locals()))
+        return self._post(REMOVE_COURSE_USERS, _arguments_as_api_fields(locals()))
 
     def rename_course(self, old_mapping_code: str, new_mapping_code: str) -> dict[str, Any]:
         """``POST /api/coursemappingcode``: change a course's mapping code.
@@ -569,7 +659,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
         Retried like a create: if a retry after an uncertain failure is refused, the course is
         looked up, and the rename counts as done when ``new`` exists and ``old`` does not.
         """
-        params = RENAME_COURSE.prepare(_values(locals()), tz=self.timezone)
+        params = RENAME_COURSE.prepare(_arguments_as_api_fields(locals()), tz=self.timezone)
         settle = functools.partial(
             _settle.settle_rename, self.get_course, params["old_mapping_code"], params["new_mapping_code"]
         )
@@ -579,7 +669,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
 
     def get_content(self, content_type: Any = None) -> list[dict[str, Any]]:
         """``GET /api/content``; ``content_type`` None all, 0 internal, 1 public."""
-        return list(self.iter_records(CONTENT, **_values(locals())))
+        return list(self.iter_records(CONTENT, **_arguments_as_api_fields(locals())))
 
     def iter_user_courses(
         self,
@@ -598,7 +688,9 @@ class SmartArenaHook(BaseHook, GenericCalls):
         :param type: :class:`~airflow_provider_smartarena.enums.CourseFilterType` (1, 5, 254, 253).
         :param modules_data: include course modules (the server's default).
         """
-        return self.iter_records(USER_COURSES, **_values(locals(), updated_after="updated_at"))
+        return self.iter_records(
+            USER_COURSES, **_arguments_as_api_fields(locals(), updated_after="updated_at")
+        )
 
     def iter_user_course_pages(
         self,
@@ -612,7 +704,7 @@ class SmartArenaHook(BaseHook, GenericCalls):
     ) -> Iterator[Page]:
         """Like :meth:`iter_user_courses`, page by page (see :meth:`iter_pages` for
         ``max_concurrency`` and ``record_type``)."""
-        values = _values(locals(), updated_after="updated_at")
+        values = _arguments_as_api_fields(locals(), updated_after="updated_at")
         return self.iter_pages(
             USER_COURSES,
             max_concurrency=values.pop("max_concurrency"),

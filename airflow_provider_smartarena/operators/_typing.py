@@ -21,6 +21,7 @@ Int = int | str
 IntList = Sequence[int | str] | str
 CodeList = Sequence[str] | str
 Records = list[dict[str, Any]] | dict[str, Any] | str | Any
+HookParams = dict[str, Any] | None
 IfExists = Literal["fail", "skip", "update"]
 
 

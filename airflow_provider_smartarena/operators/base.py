@@ -40,6 +40,7 @@ from airflow_provider_smartarena.exceptions import (
     SmartArenaNotFoundError,
     SmartArenaValidationError,
 )
+from airflow_provider_smartarena.hook_params import checked_hook_params
 from airflow_provider_smartarena.records import (
     Outcome,
     SecretRecords,
@@ -166,6 +167,8 @@ class SmartArenaRecordOperator(BaseOperator):
     :param smartarena_conn_id: the Smart ARENA connection.
     :param max_concurrency: how many records of a list are applied at the same time.
     :param fail_on_error: fail the task at the end if any record of a list failed.
+    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared.
     """
 
     #: The call whose parameters are this operator's record fields; set by subclasses.
@@ -260,6 +263,7 @@ class SmartArenaRecordOperator(BaseOperator):
         fail_on_error: bool = True,
         if_exists: IfExists | None = None,
         missing_ok: bool | None = None,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         cls = type(self)
@@ -275,6 +279,7 @@ class SmartArenaRecordOperator(BaseOperator):
         super().__init__(**kwargs)
         self.records = records
         self.smartarena_conn_id = smartarena_conn_id
+        self.hook_params = checked_hook_params(hook_params)
         if max_concurrency < 1:
             raise ValueError(f"{cls.__name__}: max_concurrency must be at least 1, got {max_concurrency}")
         self.max_concurrency = max_concurrency
@@ -336,7 +341,7 @@ class SmartArenaRecordOperator(BaseOperator):
     def hook(self) -> SmartArenaHook:
         from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
-        return SmartArenaHook(smartarena_conn_id=self.smartarena_conn_id)
+        return SmartArenaHook.for_task(self.smartarena_conn_id, self.hook_params)
 
     # ---- execute ------------------------------------------------------------------------------
 
@@ -666,6 +671,8 @@ _COMMON_DOCS = (
     ":param smartarena_conn_id: the Smart ARENA connection. Default ``'smartarena_default'``.",
     ":param max_concurrency: how many records of a list are applied at the same time. Default 8.",
     ":param fail_on_error: fail the task at the end if any record of a list failed. Default True.",
+    ':param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}``; '
+    "checked when the task is declared. Default None.",
 )
 _OPTION_DOCS = {
     "if_exists": "what to do when a record with this mapping_code already exists: ``'fail'`` "

@@ -66,6 +66,7 @@ class SmartArenaCreateCourseOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -103,6 +104,7 @@ class SmartArenaUpdateCourseOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -145,6 +147,7 @@ class SmartArenaUpsertCourseOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -170,6 +173,7 @@ class SmartArenaDeleteCourseOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -254,6 +258,7 @@ class SmartArenaAddCourseUsersOperator(_CourseUsersOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -284,6 +289,7 @@ class SmartArenaRemoveCourseUsersOperator(_CourseUsersOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -335,6 +341,7 @@ class SmartArenaRenameCourseOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---

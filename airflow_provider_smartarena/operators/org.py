@@ -39,6 +39,7 @@ class SmartArenaCreateBranchOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -65,6 +66,7 @@ class SmartArenaUpdateBranchOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -90,6 +92,7 @@ class SmartArenaUpsertBranchOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -114,6 +117,7 @@ class SmartArenaDeleteBranchOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -139,6 +143,7 @@ class SmartArenaCreateLocationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -164,6 +169,7 @@ class SmartArenaUpdateLocationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -188,6 +194,7 @@ class SmartArenaUpsertLocationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -212,6 +219,7 @@ class SmartArenaDeleteLocationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -237,6 +245,7 @@ class SmartArenaCreateWorkplaceOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -262,6 +271,7 @@ class SmartArenaUpdateWorkplaceOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -286,6 +296,7 @@ class SmartArenaUpsertWorkplaceOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -310,6 +321,7 @@ class SmartArenaDeleteWorkplaceOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -336,6 +348,7 @@ class SmartArenaCreateQualificationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -362,6 +375,7 @@ class SmartArenaUpdateQualificationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -387,6 +401,7 @@ class SmartArenaUpsertQualificationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -411,6 +426,7 @@ class SmartArenaDeleteQualificationOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---

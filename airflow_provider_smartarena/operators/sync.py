@@ -18,6 +18,7 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.enums import DeleteMode
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
+from airflow_provider_smartarena.hook_params import checked_hook_params
 from airflow_provider_smartarena.records import SecretRecords
 from airflow_provider_smartarena.resources import RESOURCES, USERS, Resource
 from airflow_provider_smartarena.sync import report
@@ -148,6 +149,8 @@ class SmartArenaUserSyncOperator(BaseOperator):
         run; a retry of the run replaces its rows). (templated)
     :param max_reported: the most records listed in the returned summary.
     :param smartarena_conn_id: the Smart ARENA connection.
+    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared.
     """
 
     #: Passwords of rendered users never stay in the attribute, so never reach the stored rendered
@@ -211,9 +214,11 @@ class SmartArenaUserSyncOperator(BaseOperator):
         results_table: str = DEFAULT_TABLE,
         max_reported: int = 1000,
         smartarena_conn_id: str = DEFAULT_CONN_ID,
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.hook_params = checked_hook_params(hook_params)
         given = [
             name
             for name, value in (("users", users), ("source_sql", source_sql), ("source_path", source_path))
@@ -262,7 +267,7 @@ class SmartArenaUserSyncOperator(BaseOperator):
     def hook(self) -> SmartArenaHook:
         from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
-        return SmartArenaHook(smartarena_conn_id=self.smartarena_conn_id)
+        return SmartArenaHook.for_task(self.smartarena_conn_id, self.hook_params)
 
     def password_columns(self) -> frozenset[str]:
         """The fields of ``users`` that hold a password: ``password`` and columns mapped to it."""

@@ -55,6 +55,7 @@ class SmartArenaCreateUserOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -95,6 +96,7 @@ class SmartArenaUpdateUserOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -135,6 +137,7 @@ class SmartArenaUpsertUserOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---
@@ -160,6 +163,7 @@ class SmartArenaDeleteUserOperator(SmartArenaRecordOperator):
             smartarena_conn_id: str = ...,
             max_concurrency: int = ...,
             fail_on_error: bool = ...,
+            hook_params: t.HookParams = ...,
             **kwargs: t.Unpack[t.TaskArguments],
         ) -> None: ...
     # --- end of generated signature ---

@@ -12,9 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_smartarena.hooks import _paging
+from airflow_provider_smartarena.hooks import paging
 from airflow_provider_smartarena.probe import _datetimes
-from airflow_provider_smartarena.probe._access import HookAccess
+from airflow_provider_smartarena.probe._reads import Reads
 from airflow_provider_smartarena.resources import USER_COURSES
 
 #: Fields that identify an activity; ``id`` only when the natural key is absent.
@@ -81,7 +81,7 @@ class ActivityReader:
     :param zone: the connection's zone, for ``updated_at`` values with an offset.
     """
 
-    def __init__(self, access: HookAccess, page_size: int | None, zone: dt.tzinfo | None = None) -> None:
+    def __init__(self, access: Reads, page_size: int | None, zone: dt.tzinfo | None = None) -> None:
         self.access = access
         self.page_size = page_size
         self.zone = zone
@@ -92,10 +92,10 @@ class ActivityReader:
         self.requests += 1
         params = {"updated_at": _datetimes.to_text(value), "modules_data": 0, "page": 1}
         reply = self.access.get(USER_COURSES.path, params)
-        records, meta = _paging.parse_listing(reply.body, method="GET", path=USER_COURSES.path)
+        records, meta = paging.parse_listing(reply.body, method="GET", path=USER_COURSES.path)
         records = in_zone(records, self.zone)
-        page = _paging.Page(1, records, meta.last_page, meta.total)
-        fetched = _paging.Fetched(page, meta, paged=True)
+        page = paging.Page(1, records, meta.last_page, meta.total)
+        fetched = paging.Fetched(page, meta, paged=True)
         # With no metadata, has_next() compares with the previous page's length: the page size.
-        complete = not _paging.has_next(fetched, self.page_size, path=USER_COURSES.path)
-        return Slice(value.replace(microsecond=0), records, complete, reply.date)
+        complete = not paging.has_next(fetched, self.page_size, path=USER_COURSES.path)
+        return Slice(value.replace(microsecond=0), records, complete, reply.server_date)

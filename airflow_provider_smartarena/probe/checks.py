@@ -3,7 +3,7 @@
 Read-only by construction: the probe makes one token request and GET calls (page 1, and for
 ``usercourses`` one more page to name the paging style; the time zone and filter checks use narrow
 ``updated_at`` filters with ``modules_data=0``), all through
-:class:`~airflow_provider_smartarena.probe._access.HookAccess`, which has no other verb.
+:class:`~airflow_provider_smartarena.probe._reads.Reads`, which has no other verb.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from airflow_provider_smartarena.exceptions import (
     SmartArenaResponseError,
     SmartArenaTLSError,
 )
-from airflow_provider_smartarena.hooks import _paging
+from airflow_provider_smartarena.hooks import paging
 from airflow_provider_smartarena.probe import _datetimes, _filter, _timezone
-from airflow_provider_smartarena.probe._access import HookAccess
 from airflow_provider_smartarena.probe._activities import ActivityReader, in_zone
+from airflow_provider_smartarena.probe._reads import Reads
 from airflow_provider_smartarena.probe.model import (
     DateFieldCheck,
     EndpointCheck,
@@ -140,7 +140,7 @@ def probe(hook: SmartArenaHook, *, short: bool = False) -> ProbeReport:
         mode="short" if short else "full",
         started_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
-    access = HookAccess(hook)
+    access = Reads(hook)
     try:
         _run(report, hook, access, short)
     finally:
@@ -151,7 +151,7 @@ def probe(hook: SmartArenaHook, *, short: bool = False) -> ProbeReport:
     return report
 
 
-def _run(report: ProbeReport, hook: SmartArenaHook, access: HookAccess, short: bool) -> None:
+def _run(report: ProbeReport, hook: SmartArenaHook, access: Reads, short: bool) -> None:
     try:
         settings = hook.settings
     except SmartArenaError as err:
@@ -162,10 +162,9 @@ def _run(report: ProbeReport, hook: SmartArenaHook, access: HookAccess, short: b
             "config", f"The connection {hook.smartarena_conn_id!r} cannot be read: {_message(err)}"
         )
         return
-    access.remember_secret(settings.client_secret)
     report.base_url, report.client_id = settings.base_url, settings.client_id
     report.connection_timezone = settings.timezone.key
-    with access.recording_tokens(), access.watching_responses():
+    with access.watching_responses():
         try:
             report.token = TokenCheck(ok=True, expires_in=access.new_token())
         except SmartArenaError as err:
@@ -228,7 +227,7 @@ def _params(hook: SmartArenaHook, target: Target, short: bool) -> dict[str, Any]
 
 
 def _read(
-    access: HookAccess, hook: SmartArenaHook, target: Target, short: bool
+    access: Reads, hook: SmartArenaHook, target: Target, short: bool
 ) -> tuple[EndpointCheck, list[dict[str, Any]] | None, Any]:
     """Read page 1 of ``target``; return its check, its records (None when unreadable) and body."""
     check = EndpointCheck(target.name, target.endpoint.path, reachable=False)
@@ -252,7 +251,7 @@ def _read(
 def _envelope(check: EndpointCheck, body: Any) -> list[dict[str, Any]] | None:
     """Classify the reply's envelope with the hook's own parser; fill the paging facts."""
     try:
-        records, meta = _paging.parse_listing(body, method="GET", path=check.path)
+        records, meta = paging.parse_listing(body, method="GET", path=check.path)
     except SmartArenaResponseError as err:
         check.envelope, check.error = "unrecognised", err.message
         check.paging_keys = _keys(body)
@@ -264,7 +263,7 @@ def _envelope(check: EndpointCheck, body: Any) -> list[dict[str, Any]] | None:
     return records
 
 
-def _kind(body: Any, meta: _paging.PageMeta) -> Envelope:
+def _kind(body: Any, meta: paging.PageMeta) -> Envelope:
     if isinstance(body, list):
         return "list"
     data = body.get("data")
@@ -312,7 +311,7 @@ def _fields(target: Target, records: list[dict[str, Any]]) -> FieldCheck | None:
 
 def _activity_checks(
     report: ProbeReport,
-    access: HookAccess,
+    access: Reads,
     baseline: tuple[EndpointCheck, list[dict[str, Any]] | None],
     zone: ZoneInfo,
 ) -> None:
@@ -360,35 +359,33 @@ def _instants(zone: ZoneInfo) -> TimezoneCheck:
 # ---------------------------------------------------------------------- paging and date fields
 
 
-def _paging_check(access: HookAccess, hook: SmartArenaHook, body: Any) -> PagingCheck:
+def _paging_check(access: Reads, hook: SmartArenaHook, body: Any) -> PagingCheck:
     """Name how ``/api/usercourses`` pages by asking for its page 2 as the hook would."""
     path = USER_COURSES.path
-    records, meta = _paging.parse_listing(body, method="GET", path=path)
+    records, meta = paging.parse_listing(body, method="GET", path=path)
     if not records:
         return PagingCheck("undetermined", problem=None)
-    first = _paging.Fetched(_paging.Page(1, records, meta.last_page, meta.total), meta, paged=True)
-    guard = _paging._Guard(hook.max_pages, "GET", path)
+    first = paging.Fetched(paging.Page(1, records, meta.last_page, meta.total), meta, paged=True)
+    guard = paging.PageGuard(hook.max_pages, "GET", path)
     guard.admit(first)
-    style: Any = ("cursor" if meta.has_cursor else "links") if meta.follows_links else "pages"
+    style: Any = paging.paging_style(meta)
     params = _params(hook, next(t for t in TARGETS if t.name == "usercourses"), short=False)
     try:
-        step = _paging.next_step(first, None, len(records))
+        step = paging.next_step(first, None, len(records))
         if step == "stop" and style != "pages":
             return PagingCheck(style)  # the server says there is no next page
         if style == "pages":
             params["page"], second = 2, "page=2"
         else:
             params.pop("page", None)
-            params.update(_paging.follow_query(meta, hook.base_url, path, "GET"))
+            params.update(paging.follow_query(meta, hook.base_url, path, "GET"))
             second = "the next link" if meta.next_link else "the next cursor"
         reply = access.get(path, params)
-        more, next_meta = _paging.parse_listing(reply.body, method="GET", path=path)
-        fetched = _paging.Fetched(
-            _paging.Page(2, more, next_meta.last_page, next_meta.total), next_meta, True
-        )
+        more, next_meta = paging.parse_listing(reply.body, method="GET", path=path)
+        fetched = paging.Fetched(paging.Page(2, more, next_meta.last_page, next_meta.total), next_meta, True)
         if not guard.admit(fetched):
             return PagingCheck("unpaged", second, len(more))
-        _paging.has_next(fetched, len(records), len(records) + len(more), path=path)
+        paging.has_next(fetched, len(records), len(records) + len(more), path=path)
     except SmartArenaError as err:
         return PagingCheck("unsupported", problem=_message(err))
     return PagingCheck(style, second, len(more))
@@ -430,7 +427,7 @@ def _newest(records: list[dict[str, Any]]) -> dict[str, Any] | None:
     return records[max(dated)[1]] if dated else None
 
 
-def _redact(report: ProbeReport, access: HookAccess) -> None:
+def _redact(report: ProbeReport, access: Reads) -> None:
     """Take every secret out of the texts that came from servers or exceptions."""
     for endpoint in report.endpoints:
         if endpoint.error:

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from airflow_provider_smartarena import DEFAULT_CONN_ID
+
 if TYPE_CHECKING:
     from airflow_provider_smartarena.probe.model import ProbeReport
 
@@ -32,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
             "request and GET calls."
         ),
     )
-    parser.add_argument("--conn-id", default="smartarena_default", help="Airflow connection id")
+    parser.add_argument("--conn-id", default=DEFAULT_CONN_ID, help="Airflow connection id")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH ('-': stdout)")
     parser.add_argument(
         "--short", action="store_true", help="token and reachability only (what test_connection checks)"

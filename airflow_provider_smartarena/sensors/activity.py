@@ -25,6 +25,7 @@ from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.activity import check_activity, check_course_completion
 from airflow_provider_smartarena.enums import ActivityStatus, CourseFilterType
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
+from airflow_provider_smartarena.hook_params import checked_hook_params
 from airflow_provider_smartarena.triggers.activity import (
     SmartArenaActivityTrigger,
     SmartArenaCourseCompletionTrigger,
@@ -51,17 +52,19 @@ class _SmartArenaActivitySensorBase(BaseSensorOperator):
         *,
         smartarena_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        hook_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.smartarena_conn_id = smartarena_conn_id
+        self.hook_params = checked_hook_params(hook_params)
         self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> SmartArenaHook:
         from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
-        return SmartArenaHook(smartarena_conn_id=self.smartarena_conn_id)
+        return SmartArenaHook.for_task(self.smartarena_conn_id, self.hook_params)
 
     def check(self) -> Any:
         """One check: the XCom value once the condition holds, else None."""
@@ -123,6 +126,9 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
     :param smartarena_conn_id: the Smart ARENA connection.
     :param deferrable: wait in the triggerer instead of a worker; default from the
         ``[operators] default_deferrable`` option.
+    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("user_mapping_code", "course_mapping_code", "min_status")
@@ -170,6 +176,7 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
             smartarena_conn_id=self.smartarena_conn_id,
             poke_interval=float(self.poke_interval),
             end_at=end_at,
+            hook_params=self.hook_params,
         )
 
 
@@ -188,6 +195,9 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
     :param smartarena_conn_id: the Smart ARENA connection.
     :param deferrable: wait in the triggerer instead of a worker; default from the
         ``[operators] default_deferrable`` option.
+    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("updated_after", "user_mapping_code", "type")
@@ -237,6 +247,7 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
             smartarena_conn_id=self.smartarena_conn_id,
             poke_interval=float(self.poke_interval),
             end_at=end_at,
+            hook_params=self.hook_params,
         )
 
 

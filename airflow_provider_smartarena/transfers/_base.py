@@ -43,6 +43,8 @@ class SmartArenaSqlTransferBase(BaseOperator):
     :param sql_dialect: force the upsert flavour instead of the hook's dialect: ``"staged"``
         (staging table + delete/insert, any database) or ``"merge"`` (staging table + MERGE).
     :param sql_hook_params: extra keyword arguments for the database hook.
+    :param hook_params: arguments of the Smart ARENA hook, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared.
     :param lock_timeout: how long a run waits for another run writing the same stream (seconds or
         a ``timedelta``; default 10 minutes) before it fails naming the stream. Writers of one
         stream are serialised: a PostgreSQL advisory lock, ``GET_LOCK`` on MySQL/MariaDB, a file
@@ -63,6 +65,7 @@ class SmartArenaSqlTransferBase(BaseOperator):
         batch_size: int = DEFAULT_BATCH_SIZE,
         sql_dialect: str | None = None,
         sql_hook_params: dict[str, Any] | None = None,
+        hook_params: dict[str, Any] | None = None,
         lock_timeout: float | dt.timedelta = DEFAULT_LOCK_TIMEOUT,
         **kwargs: Any,
     ) -> None:
@@ -85,6 +88,7 @@ class SmartArenaSqlTransferBase(BaseOperator):
         self.batch_size = batch_size
         self.sql_dialect = sql_dialect
         self.sql_hook_params = sql_hook_params
+        self.hook_params = SmartArenaHook.check_hook_params(hook_params)
         self.lock_timeout = float(seconds)
         self._rows_written: int | None = None
 
@@ -92,7 +96,7 @@ class SmartArenaSqlTransferBase(BaseOperator):
 
     def get_smartarena_hook(self) -> SmartArenaHook:
         """The Smart ARENA hook of this run (override to customise, e.g. retries or timeouts)."""
-        return SmartArenaHook(self.smartarena_conn_id)
+        return SmartArenaHook.for_task(self.smartarena_conn_id, self.hook_params)
 
     def get_sql_hook(self) -> DbApiHook:
         """The target database's hook, found from the connection type as ``GenericTransfer`` does."""

@@ -30,14 +30,20 @@ if TYPE_CHECKING:
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
 
-async def connected_hook(smartarena_conn_id: str) -> SmartArenaHook:
-    """A hook whose connection was fetched without blocking the event loop."""
+async def connected_hook(
+    smartarena_conn_id: str, hook_params: dict[str, Any] | None = None
+) -> SmartArenaHook:
+    """A hook whose connection was fetched without blocking the event loop.
+
+    :param smartarena_conn_id: the Airflow connection id.
+    :param hook_params: arguments of the hook (the deferring task's ``hook_params``).
+    """
     from airflow.providers.common.compat.connection import get_async_connection
 
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 
     conn = await get_async_connection(smartarena_conn_id, hook=SmartArenaHook)
-    hook = SmartArenaHook(smartarena_conn_id=smartarena_conn_id)
+    hook = SmartArenaHook.for_task(smartarena_conn_id, hook_params)
     # The hook reads its connection lazily with the blocking get_connection(); hand it the one
     # fetched above instead (an instance attribute takes precedence over the classmethod).
     hook.get_connection = lambda conn_id: conn  # type: ignore[method-assign]
@@ -55,6 +61,7 @@ class SmartArenaPollingTrigger(BaseTrigger):
     :param smartarena_conn_id: the Smart ARENA connection.
     :param poke_interval: seconds between checks.
     :param end_at: when to give up (an aware datetime), or None to wait for ever.
+    :param hook_params: arguments of the hook, as the deferring sensor's ``hook_params``.
     """
 
     def __init__(
@@ -63,9 +70,11 @@ class SmartArenaPollingTrigger(BaseTrigger):
         smartarena_conn_id: str = DEFAULT_CONN_ID,
         poke_interval: float = 60.0,
         end_at: dt.datetime | None = None,
+        hook_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.smartarena_conn_id = smartarena_conn_id
+        self.hook_params = dict(hook_params or {})
         self.poke_interval = float(poke_interval)
         self.end_at = end_at
 
@@ -85,12 +94,14 @@ class SmartArenaPollingTrigger(BaseTrigger):
                 "smartarena_conn_id": self.smartarena_conn_id,
                 "poke_interval": self.poke_interval,
                 "end_at": self.end_at,
+                # Left out when empty, so triggers serialised before hook_params still match.
+                **({"hook_params": self.hook_params} if self.hook_params else {}),
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            hook = await connected_hook(self.smartarena_conn_id)
+            hook = await connected_hook(self.smartarena_conn_id, self.hook_params)
         except Exception as err:
             yield TriggerEvent({"status": "error", "message": f"{type(err).__name__}: {err}"})
             return

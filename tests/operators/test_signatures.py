@@ -85,7 +85,7 @@ def test_every_generated_operator_has_a_written_signature_equal_to_the_runtime_o
         ]
         written = _written_keywords(cls)
         # The runtime signature leaves task_id and the common arguments to **kwargs.
-        common = ["records", "smartarena_conn_id", "max_concurrency", "fail_on_error"]
+        common = ["records", "smartarena_conn_id", "max_concurrency", "fail_on_error", "hook_params"]
         assert written == ["task_id", *runtime, *common]
 
 
