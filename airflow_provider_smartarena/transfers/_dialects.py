@@ -524,7 +524,7 @@ class MySqlDialect(Dialect):
             updates = ", ".join(f"{c} = IF({newer}, VALUES({c}), {c})" for c in others)
         else:
             updates = ", ".join(f"{c} = VALUES({c})" for c in others)
-        values = values or f"({self._values(len(spec.columns))})"
+        values = values or f"({self._placeholders(len(spec.columns))})"
         cols = ", ".join(spec.column_names)
         # VALUES(col) rather than a row alias: MariaDB has no row alias, MySQL 8 still accepts VALUES().
         return f"INSERT INTO {spec.name} ({cols}) VALUES {values} ON DUPLICATE KEY UPDATE {updates}"

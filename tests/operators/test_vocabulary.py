@@ -1,4 +1,6 @@
-"""The shared record vocabulary, the sync package and the old import paths that must keep working."""
+"""The shared record vocabulary, the sync package and the old public import paths that must keep working.
+
+The private ``operators._sync_*`` modules moved to ``airflow_provider_smartarena.sync`` without shims."""
 
 from __future__ import annotations
 
@@ -18,12 +20,6 @@ from airflow_provider_smartarena.records import Outcome, code_key, parse_records
     [
         ("airflow_provider_smartarena.operators.base", ["DEFAULT_CONN_ID", "FAILED", "normalise", "result"]),
         ("airflow_provider_smartarena.operators.base", ["changed_fields", "_parse_records", "_soft_deleted"]),
-        (
-            "airflow_provider_smartarena.operators._sync_plan",
-            ["build_plan", "SourceRow", "FAILED", "STATUSES"],
-        ),
-        ("airflow_provider_smartarena.operators._sync_source", ["clean_rows", "read_path", "parse_records"]),
-        ("airflow_provider_smartarena.operators._sync_results", ["write_results", "DEFAULT_TABLE"]),
         ("airflow_provider_smartarena.operators.sync", ["SmartArenaUserSyncOperator", "MODES", "plan_table"]),
         (
             "airflow_provider_smartarena.triggers.activity",
