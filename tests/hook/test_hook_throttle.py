@@ -161,3 +161,28 @@ def test_a_load_within_the_quota_is_not_slowed(serve: Any) -> None:
     assert sum(len(p.records) for p in pages) == PAGES * PER_PAGE
     assert throttle.refused == 0
     assert elapsed < 3, elapsed
+
+
+def test_a_request_that_got_no_answer_stops_counting_against_the_quota(serve: Any) -> None:
+    # Two dropped connections, then answers saying 2 of 60 remain: both remain for the hook. Had
+    # the dropped ones stayed counted as on their way, the budget would read 0 and space the next
+    # request by the learned 1.1 s.
+    limit = {"X-RateLimit-Limit": "60"}
+    answers = iter(
+        [
+            Reply(200, [], headers=limit | {"X-RateLimit-Remaining": "10"}),
+            Reply(200, [], drop=True),
+            Reply(200, [], drop=True),
+        ]
+    )
+
+    def route(request: Request) -> Reply:
+        return next(answers, Reply(200, [], headers=limit | {"X-RateLimit-Remaining": "2"}))
+
+    _, hook = serve(route, {"retry_backoff": 0.01, "retry_max_wait": 0.01}, max_retries=3)
+    hook.get_locations()  # learns the limit
+    hook.get_locations()  # two drops, then "2 remain"
+    assert hook._transport.pacer.interval == 0
+    started = time.monotonic()
+    hook.get_locations()
+    assert time.monotonic() - started < 0.5
