@@ -1,4 +1,4 @@
-"""Client-side pacing, so that a throttled tenant's long load completes instead of collecting 429s.
+"""Client-side pacing, so that a throttled tenant's long load completes in the time the throttle allows.
 
 Laravel's default throttle allows 60 requests a minute per client and says so in every answer
 (``X-RateLimit-Limit``, ``X-RateLimit-Remaining``; on a 429 also ``Retry-After`` and
@@ -9,7 +9,8 @@ quota is spent are requests spaced at the learned rate, and a 429's ``Retry-Afte
 ``X-RateLimit-Reset``) holds every thread until the window closes. Laravel counts a fixed window, so
 spending it and then waiting is the least time the throttle allows; spreading every request at the
 learned rate cost a load that fits in the quota a second a request for nothing.
-One pacer per hook: concurrent paging threads take successive slots.
+That costs about one 429 a window (the request that finds it closed learns when it reopens),
+refused before any work. One pacer per hook, shared by concurrent paging threads.
 """
 
 from __future__ import annotations
