@@ -111,6 +111,22 @@ def _image(charts: dict[str, str], key: str, alt: str) -> str:
     return f"\n![{alt}]({charts[key]})\n" if key in charts else ""
 
 
+#: Everything after this line of a page is hand-run figures (e.g. the throttled first load, minutes
+#: of waiting that ``make bench`` does not spend): regenerating the page keeps it.
+KEPT_MARKER = "<!-- Hand-run figures below: kept when this page is regenerated. -->"
+
+
+def keep_hand_run(page: str, previous: str) -> str:
+    """Append the hand-run part of ``previous`` (from :data:`KEPT_MARKER` on) to a new ``page``.
+
+    :param page: the freshly rendered page.
+    :param previous: the page it replaces ("" when there is none).
+    """
+    if KEPT_MARKER not in previous or KEPT_MARKER in page:
+        return page
+    return page.rstrip() + "\n\n" + previous[previous.index(KEPT_MARKER) :].rstrip() + "\n"
+
+
 def render(figures: dict[str, Any], charts: dict[str, str], charts_note: str = "") -> str:
     verdicts = judge(figures)
     m = figures["machine"]

@@ -113,7 +113,9 @@ def write_report(figures: dict[str, Any], out: Path, images: Path) -> Path:
     )
     relative = {key: os.path.relpath(images / name, out.parent) for key, name in drawn.items()}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report.render(figures, relative, note), encoding="utf-8")
+    previous = out.read_text(encoding="utf-8") if out.exists() else ""
+    page = report.keep_hand_run(report.render(figures, relative, note), previous)
+    out.write_text(page, encoding="utf-8")
     return out
 
 

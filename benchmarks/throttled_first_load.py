@@ -9,11 +9,14 @@ ground truth) in one run, in about that time.
 
     .venv/bin/python benchmarks/throttled_first_load.py                     # 5,000 at 60/60 (~5.5 min)
     .venv/bin/python benchmarks/throttled_first_load.py --activities 600 --throttle 10/1   # a quick check
+    .venv/bin/python benchmarks/throttled_first_load.py --page-size 25      # 200 requests, 3 windows' wait
     .venv/bin/python benchmarks/throttled_first_load.py --max-requests-per-minute 60      # pace by extra
+    .venv/bin/python benchmarks/throttled_first_load.py --no-learned-pacing # only Retry-After, for contrast
 
 The hook waits what ``Retry-After`` asks within its cap and paces by the ``X-RateLimit-*`` headers
 (or the ``max_requests_per_minute`` extra); a hook that cannot makes this run fail, and the script
-says so with the error (exit 1).
+says so with the error (exit 1). ``--no-learned-pacing`` hides the ``X-RateLimit-*`` headers from
+the hook's pacer (a benchmark-only patch), so the run shows what pacing buys over answering 429s.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 #: Laravel's default ``paginate()`` page: what a tenant that ignores ``per_page`` sends.
 LARAVEL_PAGE = 15
+#: The hook's ``rate_limit_window`` default: Laravel's ``throttle:60,1`` counts a minute.
+DEFAULT_WINDOW = 60
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,7 +56,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="set the connection extra max_requests_per_minute (default: leave the hook to learn the pace)",
     )
     parser.add_argument(
-        "--retry-after-cap", type=float, default=None, help="set the hook's Retry-After cap extra"
+        "--max-retry-wait",
+        type=float,
+        default=None,
+        help="set the connection extra max_retry_wait (the longest Retry-After waited; default 120 s)",
+    )
+    parser.add_argument(
+        "--no-learned-pacing",
+        action="store_true",
+        help="hide X-RateLimit-* headers from the pacer: only Retry-After waits (for contrast)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     args = parser.parse_args(argv)
@@ -69,6 +82,40 @@ def allowed_seconds(requests: int, limit: int, window: int) -> float:
     return max(0, math.ceil(requests / limit) - 1) * window
 
 
+def _unlearn_pacing() -> None:
+    """Make the hook's pacer blind to ``X-RateLimit-*``: it still holds for a 429's ``Retry-After``."""
+    from airflow_provider_smartarena.hooks import _pacer
+
+    learn = _pacer.Pacer.observe
+
+    def observe(self: _pacer.Pacer, headers: Any, retry_after: float | None = None) -> None:
+        learn(self, {}, retry_after)
+
+    _pacer.Pacer.observe = observe  # type: ignore[method-assign]
+
+
+def _tell_the_window(window: int) -> None:
+    """Give every hook the sandbox's window as ``rate_limit_window`` (the operators take the default).
+
+    The headers do not say the window; the hook assumes Laravel's minute. At a full-size run's 60 s
+    this changes nothing. A quick check's window of a second would otherwise be paced as a minute.
+    """
+    from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
+
+    init = getattr(SmartArenaHook.__init__, "_bench_original", SmartArenaHook.__init__)
+    if window == DEFAULT_WINDOW:
+        SmartArenaHook.__init__ = init  # type: ignore[method-assign]
+        return
+
+    def told(self: SmartArenaHook, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("rate_limit_window", float(window))
+        init(self, *args, **kwargs)
+
+    told._bench_original = init  # type: ignore[attr-defined]
+    told._bench_window = window  # type: ignore[attr-defined]
+    SmartArenaHook.__init__ = told  # type: ignore[method-assign]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="sa-throttle-"))
     os.environ.setdefault("AIRFLOW_HOME", str(home / "airflow"))
@@ -81,8 +128,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     extras: dict[str, Any] = {}
     if args.max_requests_per_minute is not None:
         extras["max_requests_per_minute"] = args.max_requests_per_minute
-    if args.retry_after_cap is not None:
-        extras["max_retry_after"] = args.retry_after_cap
+    if args.max_retry_wait is not None:
+        # The extra's real name: an unknown extra is ignored, so a misspelt one measures the default.
+        extras["max_retry_wait"] = args.max_retry_wait
+    if args.no_learned_pacing:
+        _unlearn_pacing()
+    _tell_the_window(args.window)
     with run_sandbox(
         users=users,
         courses=courses,
@@ -119,10 +170,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "throttle": args.throttle,
         "page_size": args.page_size,
         "extras": extras,
+        "learned_pacing": not args.no_learned_pacing,
+        "hook_rate_limit_window": args.window,
         "completed": completed,
         "records_read": summary.get("records_read"),
         "rows_written": summary.get("rows_written"),
         "requests": requests,
+        "requests_needed": needed,
         "answered_429": throttled,
         "seconds": round(elapsed, 1),
         "allowed_seconds": allowed,
@@ -139,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(
             f"{result['activities']} activities, throttle {result['throttle']}, "
-            f"pages of {result['page_size']}: "
+            f"pages of {result['page_size']}"
+            f"{'' if result['learned_pacing'] else ', pacing not learned'}: "
             f"{'completed' if result['completed'] else 'FAILED'} in {result['seconds']} s "
             f"(the throttle allows {result['allowed_seconds']} s at best; ratio {result['ratio']}); "
             f"{result['requests']} requests, {result['answered_429']} answered 429"

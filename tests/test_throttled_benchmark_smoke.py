@@ -24,3 +24,15 @@ def test_bad_arguments_name_the_flag(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         throttled_first_load.parse_args(["--throttle", "60"])
     assert "--throttle" in capsys.readouterr().err
+
+
+def test_regenerating_the_benchmark_page_keeps_the_hand_run_figures() -> None:
+    from benchmarks.report import KEPT_MARKER, keep_hand_run
+
+    previous = f"# Benchmarks\n\nold figures\n\n{KEPT_MARKER}\n\n## Throttled first load\n\n301 s\n"
+    page = keep_hand_run("# Benchmarks\n\nnew figures\n", previous)
+    assert "new figures" in page
+    assert "old figures" not in page
+    assert page.endswith(f"{KEPT_MARKER}\n\n## Throttled first load\n\n301 s\n")
+    assert keep_hand_run(page, page) == page, "kept once, not twice"
+    assert keep_hand_run("# Benchmarks\n", "") == "# Benchmarks\n"

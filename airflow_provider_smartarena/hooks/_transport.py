@@ -360,6 +360,7 @@ class Transport:
                     f"{_reason(err)}. {TLS_FIX_HINT}", method=method, path=path
                 ) from None
             except requests.exceptions.RequestException as err:
+                self.pacer.observe({})  # no answer, but no longer on its way against the quota
                 uncertain = uncertain or _may_have_reached_server(err)
                 if retry < policy.max_retries:
                     self._pause(method, path, retry, policy, policy.backoff_wait(retry), _reason(err))

@@ -124,7 +124,7 @@ def test_the_hook_argument_overrides_the_extra(make_hook: Any) -> None:
     assert hook.settings.max_retry_wait == 75
 
 
-def test_the_pacer_holds_every_thread_after_a_spent_quota() -> None:
+def test_the_pacer_spends_the_quota_then_paces_and_holds_every_thread_after_a_429() -> None:
     now = [100.0]
     slept: list[float] = []
 
@@ -134,12 +134,55 @@ def test_the_pacer_holds_every_thread_after_a_spent_quota() -> None:
 
     pacer = Pacer(window=2.0, clock=lambda: now[0], sleep=sleep)
     assert pacer.wait() == 0
-    pacer.observe({"X-RateLimit-Limit": "6", "X-RateLimit-Remaining": "5"})
+    pacer.observe({"X-RateLimit-Limit": "6", "X-RateLimit-Remaining": "2"})
+    # Two requests remain in the window: they go at once.
+    assert pacer.wait() == 0
+    assert pacer.wait() == 0
+    assert not slept
+    # The quota is spent: the next ones are spaced at the learned rate.
     assert pacer.interval == pytest.approx(2.0 / 6 * 1.1)
     pacer.wait()
-    pacer.wait()
-    assert slept
     assert slept[-1] == pytest.approx(pacer.interval)
     pacer.observe({"X-RateLimit-Limit": "6", "X-RateLimit-Remaining": "0"}, retry_after=1.5)
     waited = pacer.wait()
     assert waited >= 1.5 - 1e-9
+    # A new window: its quota is unknown until answered, so nothing is spaced meanwhile.
+    assert pacer.interval == 0
+
+
+def test_a_load_within_the_quota_is_not_slowed(serve: Any) -> None:
+    # 12 requests against 100 a minute: the throttle allows them at once. Spreading every request
+    # at the learned rate (60 s / 100 x 1.1) took 7 s here and 55 s for a 50-page first load.
+    throttle = Throttle(limit=100, window=60.0)
+    _, hook = serve(throttle, max_retries=0)
+    started = time.monotonic()
+    pages = list(hook.iter_pages(USER_COURSES))
+    elapsed = time.monotonic() - started
+    assert sum(len(p.records) for p in pages) == PAGES * PER_PAGE
+    assert throttle.refused == 0
+    assert elapsed < 3, elapsed
+
+
+def test_a_request_that_got_no_answer_stops_counting_against_the_quota(serve: Any) -> None:
+    # Two dropped connections, then answers saying 2 of 60 remain: both remain for the hook. Had
+    # the dropped ones stayed counted as on their way, the budget would read 0 and space the next
+    # request by the learned 1.1 s.
+    limit = {"X-RateLimit-Limit": "60"}
+    answers = iter(
+        [
+            Reply(200, [], headers=limit | {"X-RateLimit-Remaining": "10"}),
+            Reply(200, [], drop=True),
+            Reply(200, [], drop=True),
+        ]
+    )
+
+    def route(request: Request) -> Reply:
+        return next(answers, Reply(200, [], headers=limit | {"X-RateLimit-Remaining": "2"}))
+
+    _, hook = serve(route, {"retry_backoff": 0.01, "retry_max_wait": 0.01}, max_retries=3)
+    hook.get_locations()  # learns the limit
+    hook.get_locations()  # two drops, then "2 remain"
+    assert hook._transport.pacer.interval == 0
+    started = time.monotonic()
+    hook.get_locations()
+    assert time.monotonic() - started < 0.5
