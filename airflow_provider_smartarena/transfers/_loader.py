@@ -474,7 +474,10 @@ class SmartArenaLoadError(SmartArenaError):
 
 def _is_data_error(exc: BaseException) -> bool:
     """True for a DB-API error about the values written (DataError, IntegrityError ...), which one
-    row can cause, rather than about the connection or the statement."""
+    row can cause, rather than about the connection or the statement. psycopg2 refuses a NUL in
+    text on the client, before the server sees it, with a plain ValueError."""
+    if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):
+        return True
     return any(c.__name__ in ("DataError", "IntegrityError") for c in type(exc).__mro__)
 
 

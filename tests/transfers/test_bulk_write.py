@@ -55,6 +55,8 @@ def test_a_batch_reaches_the_server_as_one_bulk_write(warehouse: Warehouse) -> N
     rows = [row(f"u{i}", "c1", T0, float(i % 100)) for i in range(500)]
     with opened(warehouse, table) as (conn, dialect), closing(conn.cursor()) as cur:
         if warehouse.kind == "postgres":
+            if type(conn).__module__.startswith("psycopg2"):
+                pytest.skip("psycopg2 (the Airflow 2.11 lane) writes with execute_values, no COPY stage")
             dialect.upsert(cur, table, rows)
             # The rows went through the session's temporary stage (COPY), not one INSERT each.
             cur.execute(
