@@ -65,7 +65,30 @@ _USER_AGENT = f"airflow-provider-smartarena/{__version__} python-requests/{reque
 
 T = TypeVar("T")
 Settle = Callable[[SmartArenaError], dict[str, Any]]
-_Settle = Settle
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call, as each attempt of it is sent (see :meth:`Transport.send`).
+
+    :param settle: decides the outcome of an error response that follows an attempt which may
+        have reached the server (see ``SmartArenaHook.create_record``).
+    :param decode: decodes a successful body its own way; when it returns None, the body is
+        decoded as JSON as usual.
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json_body: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
+    authenticated: bool = True
+    settle: Settle | None = None
+    decode: Callable[[bytes], Any] | None = None
+
+    def secrets(self) -> list[str]:
+        """The secrets the call sends in its body (kept out of its errors)."""
+        return secrets_in(self.json_body, self.form)
 
 
 @dataclass(frozen=True)
@@ -127,32 +150,17 @@ class Transport:
     def settings(self) -> ConnectionSettings:
         return self._owner.settings
 
-    @property
-    def log(self) -> Any:
-        return self._owner.log
-
     @cached_property
     def pacer(self) -> Pacer:
         """Spacing of requests by ``max_requests_per_minute`` and the server's rate-limit headers."""
         return Pacer(self.settings.max_requests_per_minute, self._rate_limit_window)
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Mapping[str, Any] | None = None,
-        authenticated: bool = True,
-        error_body: bool = True,
-    ) -> Reply:
+    def request(self, call: Call, *, error_body: bool = True) -> Reply:
         """Send one call (see ``SmartArenaHook.request``) and return its :class:`Reply`."""
-        with self.guard(method, path, secrets_in(json)):
-            body, response = self._exchange(
-                method, path, params=params, json_body=json, authenticated=authenticated
-            )
+        with self.guard(call.method, call.path, call.secrets()):
+            body, response = self._exchange(call)
             if error_body and _http.looks_like_error(body):
-                raise _http.disguised_error(body, method, path)
+                raise _http.disguised_error(body, call.method, call.path)
         return Reply(
             status=response.status_code,
             body=body,
@@ -190,7 +198,7 @@ class Transport:
         # requests would re-read it, .netrc included, on every request, and a .netrc entry for the
         # host would replace the bearer token with Basic auth.
         session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(self.settings.base_url))
+        session.proxies.update(requests.utils.get_environ_proxies(settings.base_url))
         return session
 
     @cached_property
@@ -219,7 +227,7 @@ class Transport:
             "grant_type": "client_credentials",
         }
         try:
-            body, _ = self.send("POST", TOKEN_PATH, form=form, authenticated=False)
+            body, _ = self.send(Call("POST", TOKEN_PATH, form=form, authenticated=False))
         except (
             SmartArenaAuthError,
             SmartArenaForbiddenError,
@@ -243,38 +251,13 @@ class Transport:
         self.scrubber.add(token)
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else None
-        self.log.debug("Obtained an access token valid for %s s", lifetime)
+        self._owner.log.debug("Obtained an access token valid for %s s", lifetime)
         return token, lifetime
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: Mapping[str, str] | None = None,
-        authenticated: bool = True,
-        settle: _Settle | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> tuple[Any, str | None]:
-        """Send one call with retries; return its parsed body and ``Date`` header.
-
-        ``settle`` decides the outcome of an error response that follows an attempt which may
-        have reached the server (see ``SmartArenaHook.create_record``). ``decode`` may decode a successful
-        body its own way; when it returns None, the body is decoded as JSON as usual.
-        """
-        with self.guard(method, path, secrets_in(json_body, form)):
-            body, response = self._exchange(
-                method,
-                path,
-                params=params,
-                json_body=json_body,
-                form=form,
-                authenticated=authenticated,
-                settle=settle,
-                decode=decode,
-            )
+    def send(self, call: Call) -> tuple[Any, str | None]:
+        """Send one call with retries; return its parsed body and ``Date`` header."""
+        with self.guard(call.method, call.path, call.secrets()):
+            body, response = self._exchange(call)
         return body, response.headers.get("Date")
 
     @contextlib.contextmanager
@@ -308,27 +291,17 @@ class Transport:
 
         return guarded
 
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json_body: Mapping[str, Any] | None = None,
-        form: Mapping[str, str] | None = None,
-        authenticated: bool = True,
-        settle: _Settle | None = None,
-        decode: Callable[[bytes], Any] | None = None,
-    ) -> tuple[Any, requests.Response]:
+    def _exchange(self, call: Call) -> tuple[Any, requests.Response]:
+        method, path = call.method, call.path
         session = self.get_conn()
         settings = self.settings
-        url = self.settings.base_url + path
+        url = settings.base_url + path
         options: dict[str, Any] = {"timeout": settings.timeout, "verify": self.verify}
         policy = self._owner.retry_policy
         retry = 0
         renewed = uncertain = False
         while True:
-            token = self.tokens.get() if authenticated else None
+            token = self.tokens.get() if call.authenticated else None
             headers = {"Authorization": f"Bearer {token}"} if token else None
             self.pacer.wait()
             started = time.perf_counter()
@@ -337,9 +310,9 @@ class Transport:
                 response = session.request(
                     method,
                     url,
-                    params=params,
-                    json=json_body,
-                    data=form,
+                    params=call.params,
+                    json=call.json_body,
+                    data=call.form,
                     headers=headers,
                     allow_redirects=False,
                     stream=True,
@@ -370,7 +343,7 @@ class Transport:
             status = response.status_code
             retry_after = self._retry_after(response) if is_retryable_status(status) else None
             self.pacer.observe(response.headers, retry_after)
-            self.log.debug(
+            self._owner.log.debug(
                 "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
             )
             date = response.headers.get("Date")
@@ -399,11 +372,11 @@ class Transport:
                     continue
             if status >= 300:
                 error = _http.error_for(response, method, path, retry_after=retry_after, hint=hint)
-                if uncertain and settle is not None:
-                    return settle(error), response
+                if uncertain and call.settle is not None:
+                    return call.settle(error), response
                 raise error
-            if decode is not None:
-                decoded = decode(response.content)
+            if call.decode is not None:
+                decoded = call.decode(response.content)
                 if decoded is not None:
                     return decoded, response
             return _http.decode_json(response, method, path), response
@@ -415,7 +388,7 @@ class Transport:
     def _pause(
         self, method: str, path: str, retry: int, policy: RetryPolicy, wait: float, reason: str
     ) -> None:
-        self.log.info(
+        self._owner.log.info(
             "Smart ARENA %s %s failed (%s); retry %d of %d in %.2f s",
             method,
             path,

@@ -15,11 +15,10 @@ Layers, bottom up:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -44,6 +43,7 @@ from airflow_provider_smartarena.hooks._token import TokenManager
 from airflow_provider_smartarena.hooks._transport import (
     TLS_FIX_HINT,
     TOKEN_PATH,
+    Call,
     Reply,
     Transport,
 )
@@ -316,9 +316,8 @@ class SmartArenaHook(BaseHook, GenericCalls):
             raise SmartArenaInputError("method", f"got {method!r}", "GET, POST, PUT, DELETE")
         if not isinstance(path, str) or not path.startswith("/") or "://" in path:
             raise SmartArenaInputError("path", f"got {path!r}", "a path starting with '/', e.g. /api/users")
-        return self._transport.request(
-            method, path, params=params, json=json, authenticated=authenticated, error_body=error_body
-        )
+        call = Call(method, path, params=params, json_body=json, authenticated=authenticated)
+        return self._transport.request(call, error_body=error_body)
 
     def new_token(self) -> float | None:
         """Fetch a fresh access token now, dropping any cached one; return its lifetime.
@@ -363,18 +362,9 @@ class SmartArenaHook(BaseHook, GenericCalls):
     def _scrubber(self) -> Scrubber:
         return self._transport.scrubber
 
-    @property
-    def _last_date(self) -> tuple[float, str] | None:
-        return self._transport.last_date
-
     def _send(self, method: str, path: str, **kwargs: Any) -> tuple[Any, str | None]:
         """One call through the transport: its parsed body and ``Date`` header."""
-        return self._transport.send(method, path, **kwargs)
-
-    def _guard(
-        self, method: str, path: str, secrets: Iterable[str] = ()
-    ) -> contextlib.AbstractContextManager[None]:
-        return self._transport.guard(method, path, secrets)
+        return self._transport.send(Call(method, path, **kwargs))
 
     def __enter__(self) -> SmartArenaHook:
         return self
