@@ -321,10 +321,7 @@ def has_next(
     if read is None:
         size = fetched.meta.per_page or previous_length or len(fetched.page.records)
         read = (fetched.page.number - 1) * size + len(fetched.page.records)
-    try:
-        return next_step(fetched, previous_length, read) != "stop"
-    except _ContradictionError as err:
-        raise SmartArenaResponseError(str(err), method="GET", path=path) from None
+    return _next_step(fetched, previous_length, read, "GET", path) != "stop"
 
 
 def _votes(meta: PageMeta, number: int, read: int) -> dict[str, bool]:
@@ -518,29 +515,21 @@ def walk_pages(
     size = current.meta.per_page or len(current.page.records)
     read = (start_page - 1) * size + len(current.page.records) if paged else len(current.page.records)
     while True:
-        try:
-            step = next_step(current, previous_length, read)
-        except _ContradictionError as err:
-            raise SmartArenaResponseError(str(err), method=method, path=path) from None
+        step = _next_step(current, previous_length, read, method, path)
         if step == "stop":
             return
         number = current.page.number + 1
         if step == "follow":
+            # A next link or cursor is known only once its page has come: a batch of one.
             guard.reserve(number, start_page)
-            query = follow_query(current.meta, base_url, path, method)
-            fetched = fetch(number, query)
-            if not guard.admit(fetched):
-                return
-            if fetched.page.records:
-                yield fetched.page
-            previous_length, current = len(current.page.records), fetched
-            read += len(fetched.page.records)
-            continue
-        last = current.meta.last_page
-        known_range = last is not None and max_concurrency > 1 and last > number
-        numbers = range(number, (last if known_range and last else number) + 1)
-        guard.reserve(numbers[-1], start_page)
-        batch = _fetch_in_order(fetch, numbers, max_concurrency)
+            numbers = range(number, number + 1)
+            batch = _fetch_linked(fetch, number, follow_query(current.meta, base_url, path, method))
+        else:
+            last = current.meta.last_page
+            known_range = last is not None and max_concurrency > 1 and last > number
+            numbers = range(number, (last if known_range and last else number) + 1)
+            guard.reserve(numbers[-1], start_page)
+            batch = _fetch_in_order(fetch, numbers, max_concurrency)
         try:
             for fetched in batch:
                 if not guard.admit(fetched):
@@ -549,15 +538,26 @@ def walk_pages(
                     yield fetched.page
                 previous_length, current = len(current.page.records), fetched
                 read += len(fetched.page.records)
-                if fetched.page.number != numbers[-1]:
-                    try:
-                        more = next_step(fetched, previous_length, read) != "stop"
-                    except _ContradictionError as err:
-                        raise SmartArenaResponseError(str(err), method=method, path=path) from None
-                    if not more:
-                        return
+                last_of_batch = fetched.page.number == numbers[-1]
+                if not last_of_batch and _next_step(fetched, previous_length, read, method, path) == "stop":
+                    return
         finally:
             batch.close()
+
+
+def _next_step(
+    fetched: Fetched, previous_length: int | None, read: int, method: str, path: str | None
+) -> Step:
+    """:func:`next_step`, a contradiction raised as a :class:`SmartArenaResponseError` naming the call."""
+    try:
+        return next_step(fetched, previous_length, read)
+    except _ContradictionError as err:
+        raise SmartArenaResponseError(str(err), method=method, path=path) from None
+
+
+def _fetch_linked(fetch: Fetch, number: int, query: dict[str, str]) -> Generator[Fetched]:
+    """Fetch the page a next link or cursor points at (``query``), numbered ``number``."""
+    yield fetch(number, query)
 
 
 def _fetch_in_order(fetch: Fetch, numbers: range, width: int) -> Generator[Fetched]:
