@@ -110,6 +110,23 @@ class SmartArenaSqlTransferBase(BaseOperator):
             )
         return hook
 
+    def _run_with_hook(self) -> dict[str, Any]:
+        """Run :meth:`_run` with this run's Smart ARENA hook, closed afterwards; return its summary.
+
+        The summary's ``rows_written`` is kept for the OpenLineage output statistics.
+        """
+        hook = self.get_smartarena_hook()
+        try:
+            summary = self._run(hook)
+        finally:
+            hook.close()
+        self._rows_written = summary["rows_written"]
+        return summary
+
+    def _run(self, hook: SmartArenaHook) -> dict[str, Any]:
+        """Copy the data with ``hook`` and return the run's summary (``rows_written`` among its keys)."""
+        raise NotImplementedError
+
     @staticmethod
     def utc_now() -> dt.datetime:
         """Now in UTC, naive (how ``_extracted_at`` and ``_deleted_at`` are stored)."""

@@ -102,12 +102,7 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
         return "no row was marked deleted" if self.mark_deleted else "the snapshot may have gaps"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_smartarena_hook()
-        try:
-            summary = self._run(hook)
-        finally:
-            hook.close()
-        self._rows_written = summary["rows_written"]
+        summary = self._run_with_hook()
         self.log.info(
             "Smart ARENA %s -> %s: %d records read, %d rows written, %d marked deleted",
             self.resource,

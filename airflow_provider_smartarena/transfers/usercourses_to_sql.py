@@ -248,12 +248,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
     # ------------------------------------------------------------------ run
 
     def execute(self, context: Context) -> dict[str, Any]:
-        hook = self.get_smartarena_hook()
-        try:
-            summary = self._run(hook)
-        finally:
-            hook.close()
-        self._rows_written = summary["rows_written"]
+        summary = self._run_with_hook()
         self.log.info(
             "Smart ARENA usercourses -> %s (%s): %d pages, %d records read, %d duplicates collapsed, "
             "%d rows written, %d re-read in the overlap, watermark %s -> %s",
