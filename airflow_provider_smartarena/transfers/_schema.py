@@ -255,27 +255,28 @@ def converters(spec: TableSpec, tz: dt.tzinfo, *, dates_as_text: bool = False) -
     def datetime_(value: Any) -> dt.datetime | None:
         return parse_datetime(value, tz)
 
-    def datetime_text(value: Any) -> str | None:
-        if _is_canonical(value, 19):
-            return str(value)
-        parsed = parse_datetime(value, tz)
-        return parsed.isoformat(" ") if parsed is not None else None
-
     def date_(value: Any) -> dt.date | None:
         return parse_date(value, tz)
 
-    def date_text(value: Any) -> str | None:
-        if _is_canonical(value, 10):
-            return str(value)
-        parsed = parse_date(value, tz)
-        return parsed.isoformat() if parsed is not None else None
+    def as_text(parse: Callable[[Any, dt.tzinfo], dt.date | None], width: int) -> Converter:
+        """``parse``'s value as ISO text; text already of the API's form and ``width`` is kept."""
+
+        def text(value: Any) -> str | None:
+            if _is_canonical(value, width):
+                return str(value)
+            parsed = parse(value, tz)
+            if parsed is None:
+                return None
+            return parsed.isoformat(" ") if isinstance(parsed, dt.datetime) else parsed.isoformat()
+
+        return text
 
     by_type: dict[SqlType, Converter] = {
         "text": _text,
         "int": _int,
         "float": _float,
-        "date": date_text if dates_as_text else date_,
-        "datetime": datetime_text if dates_as_text else datetime_,
+        "date": as_text(parse_date, 10) if dates_as_text else date_,
+        "datetime": as_text(parse_datetime, 19) if dates_as_text else datetime_,
         "json": _json,
     }
     return [by_type[c.type] for c in spec.columns if c.name not in (EXTRACTED_AT, DELETED_AT)]
