@@ -49,7 +49,7 @@ test: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The markers are given by tests/conftest.py from what each test uses (see its comments).
-FAST_MARKERS := not airflow_subprocess and not database and not child_process and not bench
+FAST_MARKERS := not airflow_subprocess and not database and not child_process and not bench and not slow
 
 test-fast: venv
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(FAST_MARKERS)" $(PYTEST_ARGS)

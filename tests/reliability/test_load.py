@@ -135,6 +135,7 @@ def run_workers(hooks: list[SmartArenaHook], seconds: float, codes: list[str], l
     assert not any(t.is_alive() for t in threads), "a worker is stuck"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hooks_per_run", [1, WORKERS], ids=["one-shared-hook", "a-hook-per-worker"])
 def test_sixteen_workers_leave_no_errors_sockets_threads_or_memory_behind(
     fresh_sandbox: SandboxServer, make_hook: Any, figures: Figures, hooks_per_run: int

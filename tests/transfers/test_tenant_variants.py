@@ -8,7 +8,6 @@ tested here is reading the API, the warehouse is the same code on every database
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import pytest
@@ -31,10 +30,15 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "cursor-iso": ({"envelope": "cursor", "iso_datetimes": True, "timezone": ZONE}, {"timezone": ZONE}),
     "throttle": ({"throttle": "8/1"}, {}),
 }
+#: Variants that wait on real time (the throttle's windows): left out of ``make test-fast``.
+SLOW = {"throttle"}
 SQLITE_ONLY = pytest.mark.parametrize("warehouse", ["sqlite"], indirect=True)
 
 
-@pytest.fixture(params=sorted(VARIANTS))
+TENANTS = [pytest.param(v, marks=[pytest.mark.slow] if v in SLOW else []) for v in sorted(VARIANTS)]
+
+
+@pytest.fixture(params=TENANTS)
 def tenant(request: pytest.FixtureRequest, api: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     faults, extras = VARIANTS[request.param]
     api.set_faults(page_size=60, **faults)
@@ -58,7 +62,7 @@ def test_three_incremental_runs_equal_the_ground_truth(warehouse: Warehouse, ten
     for changes in (20, 35):
         tenant.clock(advance_seconds=600)
         tenant.tick(changes=changes)
-        time.sleep(1.1)  # T0 past the changes' second, so the watermark can cover them
+        tenant.clock(advance_seconds=1)  # T0 past the changes' second, so the watermark can cover them
         summary = run(warehouse, max_concurrency=3)
         assert summary["complete"]
         assert_ground_truth(warehouse, tenant)
