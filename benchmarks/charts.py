@@ -38,6 +38,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(fig: Any, path: Path) -> bool:
+    """Write ``fig`` to ``path`` and free it; True, for the chart functions to return."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return True
+
+
 def draw_all(figures: dict[str, Any], folder: Path, prefix: str = "benchmarks") -> dict[str, str]:
     """Draw every chart the figures allow as ``<prefix>_<chart>.png``; return {chart: file name}
     (empty without matplotlib)."""
@@ -74,10 +82,7 @@ def extraction(figures: dict[str, Any], path: Path) -> bool:
         ax.invert_yaxis()
         ax.set_xlabel("wall time (s), median; black mark: floor = pages x latency / concurrency")
         ax.set_title(f"{largest:,} usercourses, {latency} ms per request")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def scale(figures: dict[str, Any], path: Path) -> bool:
@@ -103,10 +108,7 @@ def scale(figures: dict[str, Any], path: Path) -> bool:
     rss_ax.set(xlabel="records", ylabel="peak RSS (MB)", title="Peak memory of the extracting process")
     rss_ax.set_ylim(bottom=0)
     time_ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def _records(row: dict[str, Any]) -> int:
@@ -132,10 +134,7 @@ def sync(figures: dict[str, Any], path: Path) -> bool:
     write_ax.set(xlabel="write calls", title="Write calls made")
     for ax in (time_ax, write_ax):
         ax.invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def parse(figures: dict[str, Any], path: Path) -> bool:
@@ -150,7 +149,4 @@ def parse(figures: dict[str, Any], path: Path) -> bool:
     ax.invert_yaxis()
     ax.set(xlabel="import time in a fresh interpreter (ms), median", title="DAG parse cost of the provider")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import cpu_seconds, emit, peak_rss_mb, rss_now_mb
+from benchmarks.servers import SERVERS
 
 SQL_CONN_ID = "bench_sqlite"
 HTTP_CONN_ID = "bench_http"
@@ -74,25 +75,6 @@ def _transfer(ctx: argparse.Namespace, concurrency: int) -> int:
     return int(transfer(SQL_CONN_ID, concurrency))
 
 
-#: The warehouse servers (the ones CI starts), as Airflow connections.
-SERVERS: dict[str, dict[str, Any]] = {
-    "postgres": {
-        "conn_type": "postgres",
-        "host": "127.0.0.1",
-        "port": 5432,
-        "login": "postgres",
-        "schema": "test",
-    },
-    "mariadb": {
-        "conn_type": "mysql",
-        "host": "127.0.0.1",
-        "port": 3306,
-        "login": "root",
-        "password": "",
-        "schema": "test",
-        "extra": {"client": "mysql-connector-python"},
-    },
-}
 #: The server each contender writes to (the others write SQLite files).
 WAREHOUSE = {"transfer-pg": "postgres", "transfer-mariadb": "mariadb", "dlt-pg": "postgres"}
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from benchmarks import extract_suite, hook_suite, parse_suite, sync_suite
 from benchmarks.targets import Verdict, judge
@@ -161,36 +162,48 @@ def render(figures: dict[str, Any], charts: dict[str, str], charts_note: str = "
     return "\n".join(parts).rstrip() + "\n"
 
 
+class _Section(NamedTuple):
+    figures: str  # the key of the figures it renders; the section is left out without them
+    heading: str
+    tables: Callable[[dict[str, Any]], str]
+    chart: tuple[str, str] | None  # the chart's key and alt text
+
+
+#: The scenarios' sections, in the page's order.
+SECTIONS = (
+    _Section(
+        "extraction",
+        "## 1. Extraction of usercourses into SQLite, PostgreSQL and MariaDB",
+        extract_suite.render,
+        ("extraction", "Extraction wall time by contender"),
+    ),
+    _Section("hook", "## 2. Hook streaming overhead", hook_suite.render, None),
+    _Section(
+        "sync",
+        "## 3. Provisioning: sync against a naive PUT loop",
+        sync_suite.render,
+        ("sync", "Sync against naive loop"),
+    ),
+    _Section(
+        "parse",
+        "## 4. DAG parse cost",
+        parse_suite.render,
+        ("parse", "Import time of the provider's modules"),
+    ),
+    _Section(
+        "extraction",
+        "## 5. Scale",
+        extract_suite.render_scale,
+        ("scale", "Extraction time and peak memory by number of records"),
+    ),
+)
+
+
 def _scenarios(figures: dict[str, Any], charts: dict[str, str]) -> list[str]:
     parts: list[str] = []
-    if figures.get("extraction"):
-        parts += [
-            "## 1. Extraction of usercourses into SQLite, PostgreSQL and MariaDB",
-            "",
-            extract_suite.render(figures["extraction"]),
-            _image(charts, "extraction", "Extraction wall time by contender"),
-        ]
-    if figures.get("hook"):
-        parts += ["## 2. Hook streaming overhead", "", hook_suite.render(figures["hook"])]
-    if figures.get("sync"):
-        parts += [
-            "## 3. Provisioning: sync against a naive PUT loop",
-            "",
-            sync_suite.render(figures["sync"]),
-            _image(charts, "sync", "Sync against naive loop"),
-        ]
-    if figures.get("parse"):
-        parts += [
-            "## 4. DAG parse cost",
-            "",
-            parse_suite.render(figures["parse"]),
-            _image(charts, "parse", "Import time of the provider's modules"),
-        ]
-    if figures.get("extraction"):
-        parts += [
-            "## 5. Scale",
-            "",
-            extract_suite.render_scale(figures["extraction"]),
-            _image(charts, "scale", "Extraction time and peak memory by number of records"),
-        ]
+    for section in SECTIONS:
+        if figures.get(section.figures):
+            parts += [section.heading, "", section.tables(figures[section.figures])]
+            if section.chart:
+                parts.append(_image(charts, *section.chart))
     return parts

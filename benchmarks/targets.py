@@ -40,6 +40,13 @@ class Verdict:
         return {True: "met", False: "**not met**", None: "not measured"}[self.met]
 
 
+def _explained(verdict: Verdict, gap: str, follow_up: str) -> Verdict:
+    """``verdict`` with why its target is missed and what to try next, when it is missed."""
+    if verdict.met is False:
+        verdict.gap, verdict.follow_up = gap, follow_up
+    return verdict
+
+
 def _rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return extract_suite.summarize(figures["extraction"]) if figures.get("extraction") else []
 
@@ -282,16 +289,14 @@ def hook_overhead(figures: dict[str, Any]) -> Verdict:
         f"{r.get('latency_ms', 0)} ms, {r['activities']:,} records"
         for r in runs
     )
-    verdict = Verdict(target, "#3", measured, all(r["wall_ratio"] < 1.10 for r in runs))
-    if not verdict.met:
-        verdict.gap = (
+    return _explained(
+        Verdict(target, "#3", measured, all(r["wall_ratio"] < 1.10 for r in runs)),
+        gap=(
             "At 0 ms latency the server and the client share 2 cores, so the hook's extra CPU per page "
             "(envelope detection, page-repeat checks, token checks) shows almost fully in wall time."
-        )
-        verdict.follow_up = (
-            "Profile `iter_pages` at 0 ms and trim per-page work; re-measure on a quiet machine."
-        )
-    return verdict
+        ),
+        follow_up="Profile `iter_pages` at 0 ms and trim per-page work; re-measure on a quiet machine.",
+    )
 
 
 def hook_memory(figures: dict[str, Any]) -> Verdict:
@@ -304,11 +309,11 @@ def hook_memory(figures: dict[str, Any]) -> Verdict:
     measured = f"{delta:+.1f} MB between {rss['small']['records']:,} and {rss['large']['records']:,} records"
     if rss["large"]["records"] < 100_000:
         measured += "; the issue's 20k vs 100k is measured by `make bench-full`"
-    verdict = Verdict(target, "#3", measured, delta < RSS_FLAT_MB)
-    if not verdict.met:
-        verdict.gap = "Peak RSS grows with the number of records streamed."
-        verdict.follow_up = "Find what keeps records alive between pages (tracemalloc snapshots per page)."
-    return verdict
+    return _explained(
+        Verdict(target, "#3", measured, delta < RSS_FLAT_MB),
+        gap="Peak RSS grows with the number of records streamed.",
+        follow_up="Find what keeps records alive between pages (tracemalloc snapshots per page).",
+    )
 
 
 def hook_tokens(figures: dict[str, Any]) -> Verdict:
@@ -348,10 +353,11 @@ def sync_time(figures: dict[str, Any]) -> Verdict:
     verdict = Verdict(target, "#6", f"{r['seconds']:.2f} s for {users:,} users", r["seconds"] < 10)
     if users < 10_000:
         verdict.met = None
-    if verdict.met is False:
-        verdict.gap = "The one read of all users or the plan dominates."
-        verdict.follow_up = "Profile the plan step of `SmartArenaUserSyncOperator` at 10k users."
-    return verdict
+    return _explained(
+        verdict,
+        gap="The one read of all users or the plan dominates.",
+        follow_up="Profile the plan step of `SmartArenaUserSyncOperator` at 10k users.",
+    )
 
 
 def sync_idempotent(figures: dict[str, Any]) -> Verdict:
@@ -379,6 +385,23 @@ def _warehouses(rows: list[dict[str, Any]], latency: int) -> dict[str, dict[str,
     return {name: row for name, row in found.items() if row is not None}
 
 
+def _against(
+    reference: tuple[str, dict[str, Any]], found: dict[str, dict[str, Any]], key: str, value: str
+) -> tuple[float, str]:
+    """The largest ratio of a warehouse's ``key`` to the reference row's, and the measured text.
+
+    :param reference: the name the reference goes by and its row.
+    :param found: each warehouse's row, by name.
+    :param value: how ``key``'s values read, a format string (e.g. ``"{:.2f} s"``).
+    """
+    name, row = reference
+    ratios = {n: r[key] / row[key] for n, r in found.items()}
+    measured = f"{name} {value.format(row[key])}; " + "; ".join(
+        f"{n} {value.format(found[n][key])} ({ratio:.2f}x)" for n, ratio in ratios.items()
+    )
+    return max(ratios.values()), measured
+
+
 def warehouse_floor(figures: dict[str, Any]) -> Verdict:
     target = "Every warehouse at 20 ms: within 1.5x of the floor at the default concurrency"
     found = _warehouses(_rows(figures), 20)
@@ -388,15 +411,15 @@ def warehouse_floor(figures: dict[str, Any]) -> Verdict:
         "; ".join(f"{name} {r['wall_over_floor']:.2f}x ({r['wall_s']:.2f} s)" for name, r in found.items())
         + f" at {next(iter(found.values()))['records']:,} records"
     )
-    verdict = Verdict(target, "#22", measured, all(r["wall_over_floor"] <= 1.5 for r in found.values()))
-    if not verdict.met:
-        verdict.gap = (
+    return _explained(
+        Verdict(target, "#22", measured, all(r["wall_over_floor"] <= 1.5 for r in found.values())),
+        gap=(
             "SQLite itself is above the floor here (see the extraction target of #5 and its gap): the "
             "fixed costs of a run and a client and sandbox sharing 2 cores. A warehouse is judged "
             "against SQLite by the next target."
-        )
-        verdict.follow_up = "Measure on a quiet machine at 50k and 200k (`make bench-full`)."
-    return verdict
+        ),
+        follow_up="Measure on a quiet machine at 50k and 200k (`make bench-full`).",
+    )
 
 
 def warehouse_vs_sqlite(figures: dict[str, Any]) -> Verdict:
@@ -405,25 +428,20 @@ def warehouse_vs_sqlite(figures: dict[str, Any]) -> Verdict:
     sqlite = found.pop("SQLite", None)
     if sqlite is None or not found:
         return Verdict(target, "#22", "-", None)
-    ratios = {name: r["wall_s"] / sqlite["wall_s"] for name, r in found.items()}
-    measured = f"SQLite {sqlite['wall_s']:.2f} s; " + "; ".join(
-        f"{name} {found[name]['wall_s']:.2f} s ({ratio:.2f}x)" for name, ratio in ratios.items()
-    )
-    verdict = Verdict(
-        target, "#22", measured + f" at {sqlite['records']:,} records", max(ratios.values()) <= 1.3
-    )
-    if not verdict.met:
-        verdict.gap = (
+    worst, measured = _against(("SQLite", sqlite), found, "wall_s", "{:.2f} s")
+    return _explained(
+        Verdict(target, "#22", measured + f" at {sqlite['records']:,} records", worst <= 1.3),
+        gap=(
             "The database server runs on the same 2 cores as the client and the sandbox: its own "
             "work on each batch (MariaDB: parsing one multi-row upsert and an IF() a column a row; "
             "PostgreSQL: COPY into the stage and the INSERT ... SELECT) is wall time SQLite does not "
             "pay in-process. `python -m benchmarks.warehouse_write` times the write path alone."
-        )
-        verdict.follow_up = (
+        ),
+        follow_up=(
             "MariaDB: LOAD DATA LOCAL INFILE into a stage where the server allows it, or the C client "
             "(mysqlclient; mysql-connector-python's own C extension needs OpenSSL 3.2)."
-        )
-    return verdict
+        ),
+    )
 
 
 def warehouse_cpu(figures: dict[str, Any]) -> Verdict:
@@ -433,19 +451,16 @@ def warehouse_cpu(figures: dict[str, Any]) -> Verdict:
     found = {n: r for n, r in _warehouses(rows, 0).items() if n != "SQLite"}
     if fetch is None or not found:
         return Verdict(target, "#22", "-", None)
-    ratios = {name: r["cpu_us_per_record"] / fetch["cpu_us_per_record"] for name, r in found.items()}
-    measured = f"`fetch-conc` {fetch['cpu_us_per_record']:.1f} µs; " + "; ".join(
-        f"{name} {found[name]['cpu_us_per_record']:.1f} µs ({ratio:.2f}x)" for name, ratio in ratios.items()
-    )
-    verdict = Verdict(target, "#22", measured, max(ratios.values()) <= 1.3)
-    if not verdict.met:
-        verdict.gap = (
+    worst, measured = _against(("`fetch-conc`", fetch), found, "cpu_us_per_record", "{:.1f} µs")
+    return _explained(
+        Verdict(target, "#22", measured, worst <= 1.3),
+        gap=(
             "The transfer decodes pages into typed records, builds rows and writes them: the "
             "extraction CPU target of #5 above has the breakdown; the warehouses add their driver's "
             "share (psycopg's COPY rows, the MySQL literals)."
-        )
-        verdict.follow_up = "Profile the transfer into each warehouse at 0 ms (`python -m cProfile`)."
-    return verdict
+        ),
+        follow_up="Profile the transfer into each warehouse at 0 ms (`python -m cProfile`).",
+    )
 
 
 def warehouse_vs_dlt(figures: dict[str, Any]) -> Verdict:

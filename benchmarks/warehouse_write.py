@@ -20,21 +20,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from benchmarks.harness import cpu_seconds
+from benchmarks.servers import SERVERS, private_namespace
 
-PG = {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "test"}
-MARIADB = {
-    "conn_type": "mysql",
-    "host": "127.0.0.1",
-    "port": 3306,
-    "login": "root",
-    "password": "",
-    "schema": "test",
-    "extra": {"client": "mysql-connector-python"},
-}
 WAREHOUSES = ("sqlite", "postgres", "mariadb")
 
 
@@ -77,37 +68,15 @@ def records(count: int, *, second: bool = False) -> list[dict[str, Any]]:
 @contextmanager
 def warehouse(kind: str, workdir: str) -> Iterator[str]:
     """A connection id of ``kind`` and a table name in a namespace of its own, dropped afterwards."""
-    namespace = f"bench_{uuid.uuid4().hex[:10]}"
     env = f"AIRFLOW_CONN_BENCH_{kind.upper()}"
     if kind == "sqlite":
-        os.environ[env] = json.dumps({"conn_type": "sqlite", "host": f"{workdir}/{namespace}.db"})
+        database = f"{workdir}/bench_{uuid.uuid4().hex[:10]}.db"  # a new file each time
+        os.environ[env] = json.dumps({"conn_type": "sqlite", "host": database})
         yield "usercourses"
         return
-    if kind == "postgres":
-        import psycopg
-
-        def admin() -> Any:
-            return closing(psycopg.connect(host="127.0.0.1", user="postgres", dbname="test", autocommit=True))
-
-        os.environ[env] = json.dumps(PG)
-        with admin() as c:
-            c.execute(f"CREATE SCHEMA {namespace}")
-        try:
-            yield f"{namespace}.usercourses"
-        finally:
-            with admin() as c:
-                c.execute(f"DROP SCHEMA {namespace} CASCADE")
-        return
-    import mysql.connector
-
-    os.environ[env] = json.dumps(MARIADB)
-    with closing(mysql.connector.connect(host="127.0.0.1", user="root", password="")) as c:
-        c.cursor().execute(f"CREATE DATABASE {namespace}")
-    try:
+    os.environ[env] = json.dumps(SERVERS[kind])
+    with private_namespace(kind, "bench") as namespace:
         yield f"{namespace}.usercourses"
-    finally:
-        with closing(mysql.connector.connect(host="127.0.0.1", user="root", password="")) as c:
-            c.cursor().execute(f"DROP DATABASE {namespace}")
 
 
 def load(kind: str, table: str, rows: Sequence[dict[str, Any]]) -> dict[str, float]:

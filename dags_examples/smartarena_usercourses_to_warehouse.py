@@ -29,6 +29,8 @@ logical date (the watermark, not the run's date, decides what is read).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pendulum
 from airflow.sdk import DAG, Asset, task
 
@@ -40,18 +42,22 @@ USER_COURSES = Asset("smartarena_user_courses")
 # One slot, shared by both DAGs' writers, so the scheduler never starts two at once; the transfer's
 # stream lock in the warehouse still serialises writers the pool does not see (other deployments).
 STREAM_POOL = "smartarena_user_courses_stream"
+# Shared by the three DAGs below. No catch-up: the watermark, not the run's date, decides what is read.
+DAG_DEFAULTS: dict[str, Any] = {
+    "start_date": pendulum.datetime(2026, 1, 1, tz="UTC"),
+    "catchup": False,
+    "tags": ["smartarena", "warehouse"],
+}
 
 with DAG(
     dag_id="smartarena_usercourses_to_warehouse",
     description="Hourly incremental extraction of Smart ARENA learning activity",
     schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
     # The pool and the stream lock protect the watermark; this only stops a late hour from starting
     # runs whose tasks would just wait for them.
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=2)},
-    tags=["smartarena", "warehouse"],
+    **DAG_DEFAULTS,
 ):
     dimensions = [
         SmartArenaToSqlOperator(
@@ -74,10 +80,8 @@ with DAG(
     dag_id="smartarena_usercourses_reconcile",
     description="Nightly full refresh: catches what the updated_at filter cannot see",
     schedule="30 2 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
     max_active_runs=1,
-    tags=["smartarena", "warehouse"],
+    **DAG_DEFAULTS,
 ):
     SmartArenaUserCoursesToSqlOperator(
         task_id="reconcile_usercourses",
@@ -93,9 +97,7 @@ with DAG(
     dag_id="smartarena_fresh_activity_report",
     description="Runs whenever the extraction has loaded new activity (Asset-scheduled)",
     schedule=[USER_COURSES],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    tags=["smartarena", "warehouse"],
+    **DAG_DEFAULTS,
 ):
 
     @task

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
@@ -20,17 +19,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
+from benchmarks.servers import SERVERS, connect, private_namespace
 
-PG = {"conn_type": "postgres", "host": "127.0.0.1", "port": 5432, "login": "postgres", "schema": "test"}
-MARIADB = {
-    "conn_type": "mysql",
-    "host": "127.0.0.1",
-    "port": 3306,
-    "login": "root",
-    "password": "",
-    "schema": "test",
-    "extra": {"client": "mysql-connector-python"},
-}
 IN_CI = os.environ.get("CI", "").lower() == "true"
 _reachable: dict[str, str | None] = {}
 
@@ -52,19 +42,11 @@ def _check(name: str, connect: Callable[[], Any]) -> None:
 
 
 def _pg_connect(**kw: Any) -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host="127.0.0.1", port=5432, user="postgres", dbname="test", connect_timeout=5, **kw
-    )
+    return connect("postgres", **kw)
 
 
 def _maria_connect(**kw: Any) -> Any:
-    import mysql.connector
-
-    return mysql.connector.connect(
-        host="127.0.0.1", port=3306, user="root", password="", connection_timeout=5, **kw
-    )
+    return connect("mariadb", **kw)
 
 
 @dataclass
@@ -118,27 +100,13 @@ def warehouse(
         monkeypatch.setenv(env, json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")}))
         yield Warehouse(kind, conn_id, None)
         return
-    namespace = f"sa_{uuid.uuid4().hex[:10]}"
     if kind == "postgres":
         _check("PostgreSQL", _pg_connect)
-        monkeypatch.setenv(env, json.dumps(PG))
-        with closing(_pg_connect(autocommit=True)) as conn:
-            conn.execute(f"CREATE SCHEMA {namespace}")
-        try:
-            yield Warehouse(kind, conn_id, namespace)
-        finally:
-            with closing(_pg_connect(autocommit=True)) as conn:
-                conn.execute(f"DROP SCHEMA {namespace} CASCADE")
     else:
         _check("MariaDB", _maria_connect)
-        monkeypatch.setenv(env, json.dumps(MARIADB))
-        with closing(_maria_connect()) as conn, closing(conn.cursor()) as cur:
-            cur.execute(f"CREATE DATABASE {namespace}")
-        try:
-            yield Warehouse(kind, conn_id, namespace)
-        finally:
-            with closing(_maria_connect()) as conn, closing(conn.cursor()) as cur:
-                cur.execute(f"DROP DATABASE {namespace}")
+    monkeypatch.setenv(env, json.dumps(SERVERS[kind]))
+    with private_namespace(kind, "sa") as namespace:
+        yield Warehouse(kind, conn_id, namespace)
 
 
 @pytest.fixture
