@@ -44,7 +44,7 @@ def info(call: Call) -> tuple[int, Any]:
         "db": config.db,
         "loaded_from_db": state.loaded_from_db,
         "now": format_datetime(call.now(), call.zone),
-        "timezone": state.faults.timezone,
+        "timezone": state.faults.current.timezone,
     }
 
 
@@ -62,7 +62,7 @@ def state(call: Call) -> tuple[int, Any]:
     modules = as_flag(call.params.get("modules_data", 1)) != 0
     body: dict[str, Any] = {
         "now": format_datetime(call.now(), call.zone),
-        "timezone": call.state.faults.timezone,
+        "timezone": call.state.faults.current.timezone,
     }
     fields = [f for f in str(call.params.get("fields") or "").split(",") if f]
     for name in names:

@@ -50,7 +50,7 @@ class Call:
         return check(self.params, rules, self.zone)
 
     def page_request(self, cleaned: dict[str, Any], paged_endpoint: bool) -> PageRequest:
-        faults = self.state.faults
+        faults = self.state.faults.current
         url = self.request.url
         query = [
             (k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k not in ("page", "cursor")

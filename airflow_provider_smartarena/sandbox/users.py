@@ -32,13 +32,13 @@ UPDATABLE = (
 
 
 def _rendered(call: Call, record: dict[str, Any]) -> dict[str, Any]:
-    return render.user(record, call.zone, call.state.faults.iso_datetimes)
+    return render.user(record, call.zone, call.state.faults.current.iso_datetimes)
 
 
 def list_users(call: Call) -> tuple[int, Any]:
     query = call.valid(rules.USERS_GET)
     store, zone = call.store, call.zone
-    iso = call.state.faults.iso_datetimes
+    iso = call.state.faults.current.iso_datetimes
     code, email = query.get("mapping_code"), query.get("email")
     if code is not None:
         users = [store.users[code]] if code in store.users else []
