@@ -14,20 +14,11 @@ from airflow_provider_smartarena.sandbox.faults import FaultError
 from airflow_provider_smartarena.sandbox.render import ActivityRenderer
 from airflow_provider_smartarena.sandbox.seed import epoch_seconds
 from airflow_provider_smartarena.sandbox.simulate import tick
+from airflow_provider_smartarena.sandbox.store import ORG_KINDS
 from airflow_provider_smartarena.sandbox.validation import as_flag, as_int
 
 Handler = Callable[[Call], tuple[int, Any]]
-RESOURCES = (
-    "users",
-    "branches",
-    "locations",
-    "workplaces",
-    "qualifications",
-    "content",
-    "course_categories",
-    "courses",
-    "usercourses",
-)
+RESOURCES = (*ORG_KINDS, "content", "course_categories", "courses", "usercourses")
 MAX_TICK_CHANGES = 100_000
 
 
