@@ -16,19 +16,8 @@ REFERENCES = (
     ("location_mapping_code", "locations"),
     ("workplace_mapping_code", "workplaces"),
 )
-UPDATABLE = (
-    "email",
-    "firstname",
-    "lastname",
-    "date_of_birth",
-    "branch_mapping_code",
-    "location_mapping_code",
-    "workplace_mapping_code",
-    "username",
-    "language_code",
-    "roles",
-    "synch_protected",
-)
+#: What a PUT may change (the password is not stored, only that there is one).
+UPDATABLE = tuple(rule.name for rule in rules.USERS_PUT if rule.name not in ("mapping_code", "password"))
 
 
 def _rendered(call: Call, record: dict[str, Any]) -> dict[str, Any]:
