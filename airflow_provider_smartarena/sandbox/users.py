@@ -7,7 +7,6 @@ from typing import Any
 from airflow_provider_smartarena.sandbox import render, rules
 from airflow_provider_smartarena.sandbox.endpoint import Call
 from airflow_provider_smartarena.sandbox.errors import ApiError, attribute, invalid, not_found
-from airflow_provider_smartarena.sandbox.paging import paginate
 from airflow_provider_smartarena.sandbox.store import Store
 
 PROTECTED = "The user is protected from overwriting via the API (synch_protected)."
@@ -35,12 +34,7 @@ def list_users(call: Call) -> tuple[int, Any]:
         users = list(store.users.values())
     if email is not None:
         users = [u for u in users if u["email"].lower() == email.lower()]
-    body = paginate(
-        len(users),
-        lambda a, b: [render.user(u, zone, iso) for u in users[a:b]],
-        call.page_request(query, False),
-    )
-    return 200, body
+    return call.listing(query, False, users, lambda u: render.user(u, zone, iso))
 
 
 def create_user(call: Call) -> tuple[int, Any]:
