@@ -193,17 +193,5 @@ def _reference_errors(
 
 def enrol(store: Store, user_code: str, course_id: int, now: int) -> Activity:
     """A new not-started activity (status 0)."""
-    activity = Activity(
-        id=store.next_id("activities"),
-        user_code=user_code,
-        course_id=course_id,
-        status=0,
-        progress=0,
-        score=None,
-        time_on_course=0,
-        created_at=now,
-        updated_at=now,
-        date_start=None,
-        date_completed=None,
-    )
+    activity = Activity(store.next_id("activities"), user_code, course_id, created_at=now, updated_at=now)
     return store.add_activity(activity)
