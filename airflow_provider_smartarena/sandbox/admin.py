@@ -14,20 +14,11 @@ from airflow_provider_smartarena.sandbox.faults import FaultError
 from airflow_provider_smartarena.sandbox.render import ActivityRenderer
 from airflow_provider_smartarena.sandbox.seed import epoch_seconds
 from airflow_provider_smartarena.sandbox.simulate import tick
+from airflow_provider_smartarena.sandbox.store import ORG_KINDS
 from airflow_provider_smartarena.sandbox.validation import as_flag, as_int
 
 Handler = Callable[[Call], tuple[int, Any]]
-RESOURCES = (
-    "users",
-    "branches",
-    "locations",
-    "workplaces",
-    "qualifications",
-    "content",
-    "course_categories",
-    "courses",
-    "usercourses",
-)
+RESOURCES = (*ORG_KINDS, "content", "course_categories", "courses", "usercourses")
 MAX_TICK_CHANGES = 100_000
 
 
@@ -44,7 +35,7 @@ def info(call: Call) -> tuple[int, Any]:
         "db": config.db,
         "loaded_from_db": state.loaded_from_db,
         "now": format_datetime(call.now(), call.zone),
-        "timezone": state.faults.timezone,
+        "timezone": state.faults.current.timezone,
     }
 
 
@@ -62,7 +53,7 @@ def state(call: Call) -> tuple[int, Any]:
     modules = as_flag(call.params.get("modules_data", 1)) != 0
     body: dict[str, Any] = {
         "now": format_datetime(call.now(), call.zone),
-        "timezone": call.state.faults.timezone,
+        "timezone": call.state.faults.current.timezone,
     }
     fields = [f for f in str(call.params.get("fields") or "").split(",") if f]
     for name in names:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_smartarena.sandbox.clock import load_zone, parse_datetime
 from airflow_provider_smartarena.sandbox.config import (
@@ -20,18 +21,17 @@ from airflow_provider_smartarena.sandbox.config import (
 from airflow_provider_smartarena.sandbox.faults import clean_fault
 from airflow_provider_smartarena.sandbox.seed import epoch_seconds
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Settings = TypeVar("Settings", bound="DataclassInstance")
+
 READY_MARKER = "SANDBOX_READY"
 MAX_LIVE_RATE = 1000.0
-SIZE_OPTIONS = (
-    "users",
-    "branches",
-    "locations",
-    "workplaces",
-    "qualifications",
-    "content",
-    "courses",
-    "activities",
-)
+#: The seed sizes with an option of their name each (--users, --branches, ...).
+SIZE_OPTIONS = tuple(f.name for f in dataclasses.fields(SeedSizes) if f.name not in ("seed", "epoch"))
+#: Fault settings whose option has another name (--seed seeds the data).
+RENAMED_FAULT_OPTIONS = {"seed": "fault_seed"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,52 +108,26 @@ def config_from_args(argv: Sequence[str] | None = None) -> SandboxConfig:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check(parser, args)
-    sizes = SeedSizes(
-        seed=args.seed, epoch=args.epoch, **{name: getattr(args, name) for name in SIZE_OPTIONS}
-    )
-    faults = FaultDefaults(
-        latency_ms=args.latency_ms,
-        error_rate=args.error_rate,
-        rate_limit_rate=args.rate_limit_rate,
-        retry_after=args.retry_after,
-        drop_rate=args.drop_rate,
-        token_ttl=args.token_ttl,
-        envelope=args.envelope,
-        page_size=args.page_size,
-        timezone=args.timezone,
-        seed=args.fault_seed,
-        throttle=args.throttle,
-        iso_datetimes=args.iso_datetimes,
-    )
-    return SandboxConfig(
-        host=args.host,
-        port=args.port,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        sizes=sizes,
-        faults=faults,
-        db=args.db,
-        freeze_time=args.freeze_time,
-        access_log=args.access_log,
-        live=args.live,
-    )
+    sizes = _from_args(SeedSizes, args)
+    faults = _from_args(FaultDefaults, args, RENAMED_FAULT_OPTIONS)
+    return _from_args(SandboxConfig, args, sizes=sizes, faults=faults)
+
+
+def _from_args(
+    cls: type[Settings], args: argparse.Namespace, renamed: dict[str, str] | None = None, **given: Any
+) -> Settings:
+    """The settings dataclass ``cls`` with each field from the option of its name (``renamed``:
+    field -> option), but for the ``given`` ones."""
+    options = renamed or {}
+    read = [f.name for f in dataclasses.fields(cls) if f.name not in given]
+    return cls(**{name: getattr(args, options.get(name, name)) for name in read}, **given)
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    flags = {
-        "latency_ms": "latency_ms",
-        "error_rate": "error_rate",
-        "rate_limit_rate": "rate_limit_rate",
-        "drop_rate": "drop_rate",
-        "token_ttl": "token_ttl",
-        "page_size": "page_size",
-        "timezone": "timezone",
-        "seed": "fault_seed",
-        "throttle": "throttle",
-    }
-    for setting, attr in flags.items():
+    for setting in dataclasses.fields(FaultDefaults):  # each checked as PUT /_sandbox/faults does
+        attr = RENAMED_FAULT_OPTIONS.get(setting.name, setting.name)
         try:
-            clean_fault(setting, getattr(args, attr))
+            clean_fault(setting.name, getattr(args, attr))
         except (ValueError, TypeError) as exc:
             parser.error(f"--{attr.replace('_', '-')}: {exc}")
     for name in ("seed", *SIZE_OPTIONS):

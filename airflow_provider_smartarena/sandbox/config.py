@@ -37,7 +37,10 @@ class SeedSizes:
 
 @dataclass(frozen=True)
 class FaultDefaults:
-    """Fault and behaviour settings a process starts with (and returns to on /_sandbox/reset)."""
+    """Fault and behaviour settings a process starts with (and returns to on /_sandbox/reset).
+
+    The live values (``sandbox.faults.FaultSettings.current``) are of this type too.
+    """
 
     latency_ms: int = 0
     error_rate: float = 0.0

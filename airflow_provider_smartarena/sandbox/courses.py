@@ -7,7 +7,6 @@ from typing import Any
 from airflow_provider_smartarena.sandbox import render, rules
 from airflow_provider_smartarena.sandbox.endpoint import Call
 from airflow_provider_smartarena.sandbox.errors import invalid, invalid_field, not_found
-from airflow_provider_smartarena.sandbox.paging import paginate
 from airflow_provider_smartarena.sandbox.store import Activity, Store
 
 EDITABLE = tuple(rule.name for rule in rules.COURSES_PUT if rule.name != "mapping_code")
@@ -30,12 +29,7 @@ def list_content(call: Call) -> tuple[int, Any]:
     query = call.valid(rules.CONTENT_GET)
     wanted, zone = query.get("content_type"), call.zone
     items = [c for c in call.store.content.values() if wanted is None or c["public"] == wanted]
-    body = paginate(
-        len(items),
-        lambda a, b: [render.content(c, zone) for c in items[a:b]],
-        call.page_request(query, False),
-    )
-    return 200, body
+    return call.listing(query, False, items, lambda c: render.content(c, zone))
 
 
 def list_courses(call: Call) -> tuple[int, Any]:
@@ -52,12 +46,7 @@ def list_courses(call: Call) -> tuple[int, Any]:
     if "type" in query:
         courses = [c for c in courses if query["type"] in render.filter_types(c)]
     courses.sort(key=lambda c: (c["start_date"], c["id"]), reverse=query.get("sort") == "date_desc")
-    body = paginate(
-        len(courses),
-        lambda a, b: [render.course(store, c, zone) for c in courses[a:b]],
-        call.page_request(query, True),
-    )
-    return 200, body
+    return call.listing(query, True, courses, lambda c: render.course(store, c, zone))
 
 
 def create_course(call: Call) -> tuple[int, Any]:
@@ -204,17 +193,5 @@ def _reference_errors(
 
 def enrol(store: Store, user_code: str, course_id: int, now: int) -> Activity:
     """A new not-started activity (status 0)."""
-    activity = Activity(
-        id=store.next_id("activities"),
-        user_code=user_code,
-        course_id=course_id,
-        status=0,
-        progress=0,
-        score=None,
-        time_on_course=0,
-        created_at=now,
-        updated_at=now,
-        date_start=None,
-        date_completed=None,
-    )
+    activity = Activity(store.next_id("activities"), user_code, course_id, created_at=now, updated_at=now)
     return store.add_activity(activity)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from airflow_provider_smartarena.sandbox.auth import UNAUTHENTICATED, bearer_token
 from airflow_provider_smartarena.sandbox.errors import ApiError
-from airflow_provider_smartarena.sandbox.paging import PageRequest, page_size_for
+from airflow_provider_smartarena.sandbox.paging import PageRequest, page_size_for, paginate
 from airflow_provider_smartarena.sandbox.params import read_params
 from airflow_provider_smartarena.sandbox.state import SandboxState
 from airflow_provider_smartarena.sandbox.store import Store
@@ -50,7 +50,7 @@ class Call:
         return check(self.params, rules, self.zone)
 
     def page_request(self, cleaned: dict[str, Any], paged_endpoint: bool) -> PageRequest:
-        faults = self.state.faults
+        faults = self.state.faults.current
         url = self.request.url
         query = [
             (k, v) for k, v in parse_qsl(url.query, keep_blank_values=True) if k not in ("page", "cursor")
@@ -65,6 +65,17 @@ class Call:
             query=query,
             cursor=str(cursor) if cursor is not None else None,
         )
+
+    def listing(
+        self,
+        cleaned: dict[str, Any],
+        paged_endpoint: bool,
+        records: list[dict[str, Any]],
+        to_json: Callable[[dict[str, Any]], Any],
+    ) -> tuple[int, Any]:
+        """200 and the page of ``records`` the call asks for, only the records on it rendered."""
+        request = self.page_request(cleaned, paged_endpoint)
+        return 200, paginate(len(records), lambda a, b: [to_json(r) for r in records[a:b]], request)
 
 
 Handler = Callable[[Call], tuple[int, Any]]

@@ -18,7 +18,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, replace
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,32 +37,25 @@ ERROR_STATUSES = (500, 502, 503)
 
 @dataclass
 class FaultSettings:
-    """The live fault settings (PUT /_sandbox/faults changes them)."""
+    """The live fault settings (PUT /_sandbox/faults changes them).
 
-    latency_ms: int = 0
-    error_rate: float = 0.0
-    rate_limit_rate: float = 0.0
-    retry_after: str = "1"
-    drop_rate: float = 0.0
-    token_ttl: int = 3600
-    envelope: str = "mixed"
-    page_size: int = 100
-    timezone: str = "UTC"
-    seed: int = 0
-    throttle: str = ""
-    iso_datetimes: bool = False
+    ``current`` holds the values; :meth:`update` replaces it whole, so that a request reads one
+    consistent set. ``rng`` and ``window`` are the state those values drive.
+    """
+
+    current: FaultDefaults = field(default_factory=FaultDefaults)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     window: Throttle = field(default_factory=lambda: Throttle(""), repr=False, compare=False)
 
     @classmethod
     def from_defaults(cls, defaults: FaultDefaults) -> FaultSettings:
-        settings = cls(**asdict(defaults))
-        settings.rng.seed(settings.seed)
-        settings.window = Throttle(settings.throttle)
+        settings = cls(defaults)
+        settings.rng.seed(defaults.seed)
+        settings.window = Throttle(defaults.throttle)
         return settings
 
     def public(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("rng", "window")}
+        return asdict(self.current)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``changes`` atomically; ValueError maps field -> message when a value is bad."""
@@ -74,19 +67,19 @@ class FaultSettings:
                 errors[name] = str(exc)
         if errors:
             raise FaultError(errors)
-        for name, value in cleaned.items():
-            setattr(self, name, value)
+        self.current = replace(self.current, **cleaned)
         if "seed" in cleaned:
-            self.rng.seed(self.seed)
+            self.rng.seed(self.current.seed)
         if "throttle" in cleaned:
-            self.window = Throttle(self.throttle)
+            self.window = Throttle(self.current.throttle)
 
     def draw(self) -> str | None:
         """The fault for the next request: "drop", "rate_limit", "error" or None."""
+        current = self.current
         for kind, rate in (
-            ("drop", self.drop_rate),
-            ("rate_limit", self.rate_limit_rate),
-            ("error", self.error_rate),
+            ("drop", current.drop_rate),
+            ("rate_limit", current.rate_limit_rate),
+            ("error", current.error_rate),
         ):
             if rate > 0 and self.rng.random() < rate:
                 return kind
@@ -252,8 +245,8 @@ class SandboxMiddleware:
                     await send_json(send_with_date, 429, {"message": "Too Many Attempts."}, extra)
                     return
             fault = faults.draw()
-            if faults.latency_ms:
-                await asyncio.sleep(faults.latency_ms / 1000)
+            if faults.current.latency_ms:
+                await asyncio.sleep(faults.current.latency_ms / 1000)
             if fault is not None:
                 stats.fault(fault)
                 await self._inject(fault, scope, send_with_date)
@@ -266,7 +259,7 @@ class SandboxMiddleware:
             await drop_connection(scope, send)
         elif fault == "rate_limit":
             await send_json(
-                send, 429, {"message": "Too Many Attempts."}, [(b"retry-after", faults.retry_after)]
+                send, 429, {"message": "Too Many Attempts."}, [(b"retry-after", faults.current.retry_after)]
             )
         else:
             status = faults.rng.choice(ERROR_STATUSES)

@@ -8,7 +8,6 @@ from typing import Any
 from airflow_provider_smartarena.sandbox import render, rules
 from airflow_provider_smartarena.sandbox.endpoint import Call
 from airflow_provider_smartarena.sandbox.errors import invalid, invalid_field, not_found
-from airflow_provider_smartarena.sandbox.paging import paginate
 from airflow_provider_smartarena.sandbox.seed import ROOT_BRANCH, ROOT_QUALIFICATION
 from airflow_provider_smartarena.sandbox.store import Store
 
@@ -41,12 +40,7 @@ def list_handler(kind: str) -> Handler:
         table, zone = call.store.org(kind), call.zone
         code = query.get("mapping_code")
         records = ([table[code]] if code in table else []) if code is not None else list(table.values())
-        body = paginate(
-            len(records),
-            lambda a, b: [to_json(r, zone) for r in records[a:b]],
-            call.page_request(query, False),
-        )
-        return 200, body
+        return call.listing(query, False, records, lambda r: to_json(r, zone))
 
     handler.__name__ = f"list_{kind}"
     return handler

@@ -15,57 +15,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+from pydantic import BaseModel
 
+from airflow_provider_smartarena.sandbox import schemas
 from airflow_provider_smartarena.sandbox.clock import DateTimeFormatter, format_date, format_datetime
 from airflow_provider_smartarena.sandbox.store import Activity, Store
 
 LINK_BASE = "https://sandbox.esmartarena.invalid"
 DAY = 86400
-USER_FIELDS = (
-    "mapping_code",
-    "username",
-    "email",
-    "firstname",
-    "lastname",
-    "date_of_birth",
-    "branch_mapping_code",
-    "location_mapping_code",
-    "workplace_mapping_code",
-    "language_code",
-    "roles",
-    "synch_protected",
-    "active",
-)
-CONTENT_FIELDS = (
-    "id",
-    "title",
-    "description",
-    "short_description",
-    "is_published",
-    "duration_hour",
-    "duration_minute",
-    "content_requirements",
-    "content_goals",
-    "target_audience",
-    "step_count",
-)
-COURSE_FIELDS = (
-    "id",
-    "mapping_code",
-    "title",
-    "start_date",
-    "end_date",
-    "type",
-    "assessment_on_end",
-    "number_of_attempts",
-    "assessment_show_questions_at_end",
-    "mandatory_time",
-    "prerequired_content",
-    "content_id",
-    "confirmation_of_completion",
-    "access_days_from_enrollment",
-    "archived",
-)
+STAMPS = ("created_at", "updated_at")
+
+
+def copied_fields(model: type[BaseModel], *derived: str) -> tuple[str, ...]:
+    """The fields of the response ``model`` (``schemas``) copied from the record as they are, in
+    its order: all but the ``derived`` ones (formatted, looked up or placed elsewhere)."""
+    return tuple(name for name in model.model_fields if name not in derived)
+
+
+USER_FIELDS = copied_fields(schemas.User, "deleted_at", *STAMPS)
+CONTENT_FIELDS = copied_fields(schemas.Content, "publish_date")
+#: What a course has besides its category fields that :func:`course` adds after its own fields.
+COURSE_EXTRAS = ("users", "content", "instructor", "instructor_mapping_code", "live_sessions", *STAMPS)
+COURSE_FIELDS = copied_fields(schemas.Course, *schemas.CategoryFields.model_fields, *COURSE_EXTRAS)
 
 
 def stamps(record: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:

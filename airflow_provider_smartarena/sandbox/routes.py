@@ -45,7 +45,7 @@ def issue_token(call: Call) -> tuple[int, Any]:
     check_client(
         call.params, call.request.headers.get("authorization"), config.client_id, config.client_secret
     )
-    ttl = call.state.faults.token_ttl
+    ttl = call.state.faults.current.token_ttl
     return 200, {"access_token": call.state.tokens.issue(ttl), "token_type": "Bearer", "expires_in": ttl}
 
 

@@ -1,4 +1,5 @@
-"""Pydantic models of every response body; they only feed the OpenAPI document (``openapi.py``)."""
+"""Pydantic models of every response body: the OpenAPI document (``openapi.py``) is built from them,
+and ``render.py`` takes from them which fields it copies from a record. Nothing is validated with them."""
 
 from __future__ import annotations
 

@@ -135,24 +135,6 @@ DIVISIONS = (
     "Nabava",
     "Kakovost",
 )
-UNITS = (
-    "Ljubljana",
-    "Maribor",
-    "Celje",
-    "Koper",
-    "Kranj",
-    "Novo mesto",
-    "Team A",
-    "Team B",
-    "Key Accounts",
-    "Back Office",
-    "Field Service",
-    "Operations",
-    "Controlling",
-    "Payroll",
-    "Platform",
-    "Helpdesk",
-)
 CITIES = (
     "Ljubljana",
     "Maribor",
@@ -168,6 +150,19 @@ CITIES = (
     "London",
     "Vienna",
     "Trieste",
+)
+UNITS = (
+    *CITIES[:6],  # offices in the six largest cities
+    "Team A",
+    "Team B",
+    "Key Accounts",
+    "Back Office",
+    "Field Service",
+    "Operations",
+    "Controlling",
+    "Payroll",
+    "Platform",
+    "Helpdesk",
 )
 JOBS = (
     "Prodajni referent",

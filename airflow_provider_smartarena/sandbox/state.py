@@ -35,7 +35,7 @@ class SandboxState:
 
     @property
     def zone(self) -> ZoneInfo:
-        return load_zone(self.faults.timezone)
+        return load_zone(self.faults.current.timezone)
 
     def _initial_clock(self) -> SandboxClock:
         if self.config.freeze_time is None:

@@ -10,7 +10,7 @@ optional SQLite persistence can write just what changed.
 from __future__ import annotations
 
 import bisect
-from dataclasses import asdict, dataclass
+from dataclasses import KW_ONLY, asdict, dataclass
 from typing import Any
 
 ORG_KINDS = ("users", "branches", "locations", "workplaces", "qualifications")
@@ -20,19 +20,23 @@ ALL_KINDS = (*ORG_KINDS, *ID_KINDS, "activities")
 
 @dataclass(slots=True)
 class Activity:
-    """One user's activity on one course. Times are epoch seconds."""
+    """One user's activity on one course. Times are epoch seconds.
+
+    The defaults are those of a new enrolment, not started (status 0).
+    """
 
     id: int
     user_code: str
     course_id: int
-    status: int
-    progress: int
-    score: int | None
-    time_on_course: int
+    _: KW_ONLY
+    status: int = 0
+    progress: int = 0
+    score: int | None = None
+    time_on_course: int = 0
     created_at: int
     updated_at: int
-    date_start: int | None
-    date_completed: int | None
+    date_start: int | None = None
+    date_completed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

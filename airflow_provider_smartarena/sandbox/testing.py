@@ -104,15 +104,7 @@ class SandboxServer:
     # ---- connections -------------------------------------------------------------------------
     def connection_json(self, **extra: Any) -> str:
         """The JSON form of an Airflow connection (for ``AIRFLOW_CONN_<ID>``) of type smartarena."""
-        return json.dumps(
-            {
-                "conn_type": "smartarena",
-                "host": self.url,
-                "login": self.client_id,
-                "password": self.client_secret,
-                "extra": extra,
-            }
-        )
+        return connection_json(self.url, self.client_id, self.client_secret, **extra)
 
     def connection_uri(self, **extra: Any) -> str:
         """The URI form: ``smartarena://id:secret@127.0.0.1:port/?__extra__=<json>``.
@@ -128,6 +120,19 @@ class SandboxServer:
 
     def stop(self) -> None:
         self._stopper()
+
+
+def connection_json(url: str, client_id: str, client_secret: str, **extra: Any) -> str:
+    """The JSON form of an Airflow connection of type smartarena to the API at ``url``."""
+    return json.dumps(
+        {
+            "conn_type": "smartarena",
+            "host": url,
+            "login": client_id,
+            "password": client_secret,
+            "extra": extra,
+        }
+    )
 
 
 def _request(method: str, url: str, body: dict[str, Any] | None, timeout: float = 120.0) -> Any:

@@ -23,7 +23,7 @@ def list_user_courses(call: Call) -> tuple[int, Any]:
         call.zone,
         call.now(),
         modules=query.get("modules_data", 1) == 1,
-        iso=call.state.faults.iso_datetimes,
+        iso=call.state.faults.current.iso_datetimes,
     )
     activities = store.activities
     ids = matching_ids(store, query)

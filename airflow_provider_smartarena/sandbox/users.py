@@ -7,7 +7,6 @@ from typing import Any
 from airflow_provider_smartarena.sandbox import render, rules
 from airflow_provider_smartarena.sandbox.endpoint import Call
 from airflow_provider_smartarena.sandbox.errors import ApiError, attribute, invalid, not_found
-from airflow_provider_smartarena.sandbox.paging import paginate
 from airflow_provider_smartarena.sandbox.store import Store
 
 PROTECTED = "The user is protected from overwriting via the API (synch_protected)."
@@ -16,29 +15,18 @@ REFERENCES = (
     ("location_mapping_code", "locations"),
     ("workplace_mapping_code", "workplaces"),
 )
-UPDATABLE = (
-    "email",
-    "firstname",
-    "lastname",
-    "date_of_birth",
-    "branch_mapping_code",
-    "location_mapping_code",
-    "workplace_mapping_code",
-    "username",
-    "language_code",
-    "roles",
-    "synch_protected",
-)
+#: What a PUT may change (the password is not stored, only that there is one).
+UPDATABLE = tuple(rule.name for rule in rules.USERS_PUT if rule.name not in ("mapping_code", "password"))
 
 
 def _rendered(call: Call, record: dict[str, Any]) -> dict[str, Any]:
-    return render.user(record, call.zone, call.state.faults.iso_datetimes)
+    return render.user(record, call.zone, call.state.faults.current.iso_datetimes)
 
 
 def list_users(call: Call) -> tuple[int, Any]:
     query = call.valid(rules.USERS_GET)
     store, zone = call.store, call.zone
-    iso = call.state.faults.iso_datetimes
+    iso = call.state.faults.current.iso_datetimes
     code, email = query.get("mapping_code"), query.get("email")
     if code is not None:
         users = [store.users[code]] if code in store.users else []
@@ -46,12 +34,7 @@ def list_users(call: Call) -> tuple[int, Any]:
         users = list(store.users.values())
     if email is not None:
         users = [u for u in users if u["email"].lower() == email.lower()]
-    body = paginate(
-        len(users),
-        lambda a, b: [render.user(u, zone, iso) for u in users[a:b]],
-        call.page_request(query, False),
-    )
-    return 200, body
+    return call.listing(query, False, users, lambda u: render.user(u, zone, iso))
 
 
 def create_user(call: Call) -> tuple[int, Any]:

@@ -12,20 +12,12 @@ import pytest
 from airflow_provider_smartarena.probe import ProbeReport
 from airflow_provider_smartarena.probe._datetimes import format_offset
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
+from tests.sandbox.documented import LIST_RESOURCES
 
 from .conftest import LOCAL_ZONE, writes_of
 
 RunProbe = Callable[..., ProbeReport]
-ENDPOINTS = [
-    "users",
-    "branches",
-    "locations",
-    "workplaces",
-    "qualifications",
-    "content",
-    "courses",
-    "usercourses",
-]
+ENDPOINTS = list(LIST_RESOURCES)
 #: What the sandbox documents for each --envelope (docs/sandbox.md, "Lists").
 PAGED = {"courses", "usercourses"}
 ENVELOPES: dict[str, Callable[[str], str]] = {

@@ -33,7 +33,7 @@ from airflow_provider_smartarena.sandbox.server import (
     build_server,
 )
 from airflow_provider_smartarena.sandbox.state import SandboxState
-from airflow_provider_smartarena.sandbox.testing import SandboxServer
+from airflow_provider_smartarena.sandbox.testing import SandboxServer, connection_json
 from airflow_provider_smartarena.transfers import SmartArenaUserCoursesToSqlOperator
 from tests.transfers.conftest import Warehouse, assert_same_table, normalize
 
@@ -283,30 +283,17 @@ def task_context(run_id: str = "reliability") -> Any:
 @dataclass
 class LocalSandbox:
     """A sandbox in this process: ``admin`` drives it over plain HTTP, ``url`` is where clients go
-    (HTTPS when started with a certificate), ``state`` is its live state (e.g. the issued tokens)."""
+    (HTTPS when started with a certificate) with the client credentials, ``state`` is its live state
+    (e.g. the issued tokens)."""
 
     admin: SandboxServer
     url: str
+    client_id: str
+    client_secret: str
     state: SandboxState
 
-    @property
-    def client_id(self) -> str:
-        return self.admin.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.admin.client_secret
-
     def connection_json(self, **extra: Any) -> str:
-        return json.dumps(
-            {
-                "conn_type": "smartarena",
-                "host": self.url,
-                "login": self.client_id,
-                "password": self.client_secret,
-                "extra": extra,
-            }
-        )
+        return connection_json(self.url, self.client_id, self.client_secret, **extra)
 
     def issued_tokens(self) -> list[str]:
         """Every access token issued since start (the sandbox has no admin call for this)."""
@@ -363,7 +350,7 @@ def local_sandbox(*, tls: tuple[Path, Path] | None = None, **options: Any) -> It
             _wait_started(tls_server)
             url = base_url(tls_sock).replace("http://", "https://")
         admin = SandboxServer(base_url(sock), config.client_id, config.client_secret, lambda: None)
-        yield LocalSandbox(admin, url, state)
+        yield LocalSandbox(admin, url, config.client_id, config.client_secret, state)
     finally:
         for stop in reversed(stoppers):
             stop()

@@ -10,20 +10,12 @@ import requests
 from airflow_provider_smartarena.sandbox.testing import SandboxError, SandboxServer
 
 from .conftest import TIMEOUT, Api
+from .documented import LIST_RESOURCES
 
 
 def test_state_has_every_resource(sandbox: SandboxServer) -> None:
     truth = sandbox.state()
-    expected = {
-        "users",
-        "branches",
-        "locations",
-        "workplaces",
-        "qualifications",
-        "content",
-        "course_categories",
-    }
-    assert expected | {"courses", "usercourses", "now", "timezone"} == set(truth)
+    assert {*LIST_RESOURCES, "course_categories", "now", "timezone"} == set(truth)
     assert len(truth["users"]) == 50
     assert len(truth["usercourses"]) == 500
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from .conftest import Api, read_all, records
+from .documented import CATEGORY_FIELDS
 
 COURSE_FIELDS = set(
     [
@@ -24,16 +25,7 @@ COURSE_FIELDS = set(
         "content_id",
         "confirmation_of_completion",
         "access_days_from_enrollment",
-        "course_category_id",
-        "course_category_mapping_code",
-        "course_category_name",
-        "course_category_parent_id",
-        "course_category_parent_mapping_code",
-        "course_category_parent_name",
-        "qualification_mapping_code",
-        "qualification_name",
-        "qualification_parent_mapping_code",
-        "qualification_parent_name",
+        *CATEGORY_FIELDS,
         "users",
         "content",
         "instructor",

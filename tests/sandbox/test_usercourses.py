@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
 
 from .conftest import Api, read_all, records
+from .documented import CATEGORY_FIELDS
 
 DOCUMENTED = set(
     [
@@ -32,16 +33,7 @@ DOCUMENTED = set(
         "certificate_link",
         "statement_link",
         "parent_course_mapping_code",
-        "course_category_id",
-        "course_category_mapping_code",
-        "course_category_name",
-        "course_category_parent_id",
-        "course_category_parent_mapping_code",
-        "course_category_parent_name",
-        "qualification_mapping_code",
-        "qualification_name",
-        "qualification_parent_mapping_code",
-        "qualification_parent_name",
+        *CATEGORY_FIELDS,
         "status",
         "access_end_date",
         "has_access",
