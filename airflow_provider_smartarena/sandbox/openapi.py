@@ -6,9 +6,18 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from airflow_provider_smartarena.sandbox import schemas, validation
+from airflow_provider_smartarena.sandbox import schemas
 from airflow_provider_smartarena.sandbox.routes import ROUTES, Route
-from airflow_provider_smartarena.sandbox.validation import Rule
+from airflow_provider_smartarena.sandbox.validation import (
+    DATE,
+    DATETIME,
+    EMAIL,
+    FLAG,
+    INT_ARRAY,
+    INTEGER,
+    STRING_ARRAY,
+    Rule,
+)
 
 REF = "#/components/schemas/{model}"
 DESCRIPTION = """A local emulator of the Smart ARENA REST API (see docs/sandbox.md).
@@ -92,27 +101,27 @@ class _Builder:
 
 def _value_schema(rule: Rule) -> dict[str, Any]:
     schema: dict[str, Any]
-    if rule.kind in (validation.INTEGER, validation.FLAG):
+    if rule.kind in (INTEGER, FLAG):
         schema = {"type": "integer"}
-        choices = rule.choices if rule.kind == validation.INTEGER else (0, 1)
+        choices = rule.choices if rule.kind == INTEGER else (0, 1)
         if choices:
             schema["enum"] = list(choices)
         if rule.minimum is not None:
             schema["minimum"] = rule.minimum
-    elif rule.kind == validation.INT_ARRAY:
+    elif rule.kind == INT_ARRAY:
         items: dict[str, Any] = {"type": "integer"}
         if rule.choices:
             items["enum"] = list(rule.choices)
         schema = {"type": "array", "items": items}
-    elif rule.kind == validation.STRING_ARRAY:
+    elif rule.kind == STRING_ARRAY:
         schema = {"type": "array", "items": {"type": "string", "minLength": 1}}
-    elif rule.kind == validation.DATE:
+    elif rule.kind == DATE:
         schema = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
-    elif rule.kind == validation.DATETIME:
+    elif rule.kind == DATETIME:
         schema = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$"}
     else:
         schema = {"type": "string"}
-        if rule.kind == validation.EMAIL:
+        if rule.kind == EMAIL:
             schema["format"] = "email"
         if rule.choices:
             schema["enum"] = list(rule.choices)
