@@ -22,9 +22,12 @@ Where this depends on Airflow's operator metaclass (``BaseOperatorMeta``, 2.11 a
 imports the operator modules, so each class is created through the metaclass, and reads what
 ``__init_subclass__`` set while ``type.__new__`` ran inside it (``endpoint``, ``field_attributes``,
 ``options``). Those also make the runtime ``__init__`` (``operators/base.py``, ``_generated_init``),
-whose ``__signature__`` the metaclass then wraps and reads to apply ``default_args`` and to check
-``partial()`` / ``expand()``: the rendered keywords are the ones that signature lists, which
-``tests/operators/test_signatures.py`` checks on the wrapped ``__init__``. The keyword names do not
+which the metaclass then wraps (it wraps an ``__init__`` only when it differs from the base
+class's, as this one does) and whose ``__signature__`` it reads to apply ``default_args`` and to
+check ``partial()`` / ``expand()``: the rendered keywords are the ones that signature lists, which
+``tests/operators/test_signatures.py`` checks on the wrapped ``__init__``. The written ``__init__``
+must stay under ``TYPE_CHECKING``: a real one in the class body would be replaced by the generated
+one before the metaclass sees it, so it would only mislead. The keyword names do not
 depend on the Airflow version (``FIELDS_NAMED_LIKE_TASK_ARGUMENTS`` is fixed), so the output is the
 same on Airflow 2.11 and 3.x; only ``TaskArguments`` follows BaseOperator, and a test checks it.
 
