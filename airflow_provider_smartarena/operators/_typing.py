@@ -2,9 +2,11 @@
 
 At runtime an operator's ``__init__`` is generated from :mod:`airflow_provider_smartarena.resources`
 (see :func:`airflow_provider_smartarena.operators.base._generated_init`). Type checkers cannot run
-that code, so each operator class also carries the same signature, written out by the script under
-``TYPE_CHECKING``, whose ``**kwargs`` are the BaseOperator arguments below: a misspelt keyword is
-then neither a record field nor a task argument, and mypy reports it.
+that code, so each operator class also carries, under ``TYPE_CHECKING``, an ``__init__`` whose
+``**kwargs`` unpack a ``TypedDict`` of the generated :mod:`._fields` module (PEP 692): the record
+fields written there, composed with the hand-written arguments below (the action's option, the
+arguments every record operator takes, the BaseOperator ones). A misspelt keyword is then none of
+them, and mypy reports it.
 """
 
 from __future__ import annotations
@@ -89,4 +91,34 @@ class TaskArguments(TypedDict, total=False):
     render_template_as_native_obj: Any
 
 
-__all__ = ["TaskArguments", "Unpack"]
+class _RecordOperatorArguments(TypedDict, total=False):
+    records: Records
+    smartarena_conn_id: str
+    max_concurrency: int
+    fail_on_error: bool
+    hook_params: HookParams
+
+
+# Bases in the runtime signature's order (the action's option, below, comes first), so that IDEs
+# list the keywords as Airflow does.
+class OperatorArguments(_RecordOperatorArguments, TaskArguments, total=False):
+    """What every record operator takes besides its record fields (see ``SmartArenaRecordOperator``)."""
+
+
+class _IfExists(TypedDict, total=False):
+    if_exists: IfExists
+
+
+class _MissingOk(TypedDict, total=False):
+    missing_ok: bool
+
+
+class IfExistsArguments(_IfExists, OperatorArguments, total=False):
+    """A create operator's arguments besides its record fields."""
+
+
+class MissingOkArguments(_MissingOk, OperatorArguments, total=False):
+    """An update or delete operator's arguments besides its record fields."""
+
+
+__all__ = ["IfExistsArguments", "MissingOkArguments", "OperatorArguments", "TaskArguments", "Unpack"]

@@ -691,7 +691,8 @@ def _generated_init(cls: type[SmartArenaRecordOperator]) -> Callable[..., None]:
     that ``__init__`` when the class is created. The signature therefore lists every record field
     under its keyword name (``user_email``, not ``email``, which stays the task's), and the base
     ``__init__`` does the work. Type checkers cannot see this runtime signature: each class carries
-    the same one, written out under ``TYPE_CHECKING`` by ``scripts/gen_operator_stubs.py``.
+    the same keywords under ``TYPE_CHECKING``, as a ``TypedDict`` of ``operators/_fields.py``, both
+    written by ``scripts/gen_operator_stubs.py``.
     """
 
     def init(self: SmartArenaRecordOperator, **kwargs: Any) -> None:

@@ -8,9 +8,10 @@ slot. They check once before deferring, so a condition that already holds costs 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -40,12 +41,28 @@ if TYPE_CHECKING:
 #: Extra time the framework gives a deferred sensor beyond its own deadline, so that the trigger's
 #: timeout event (which honours soft_fail) arrives before Airflow's deferral timeout.
 _DEFERRAL_GRACE = dt.timedelta(minutes=1)
+#: The arguments every activity sensor takes, documented once and appended to each one's docstring.
+_COMMON_DOCS = """\
+:param smartarena_conn_id: the Smart ARENA connection.
+:param deferrable: wait in the triggerer instead of a worker; default from the
+    ``[operators] default_deferrable`` option.
+:param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+    keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+    trigger gets them too."""
 
 
 class _SmartArenaActivitySensorBase(BaseSensorOperator):
-    """What the activity sensors share: the hook, the deferrable flow and the trigger's events."""
+    """What the activity sensors share: the hook, the deferrable flow, the trigger's events, and the
+    documentation of their common arguments (appended to each sensor's docstring)."""
 
     ui_color = "#f4ecd8"
+    #: The trigger that waits in the triggerer when the sensor is deferrable.
+    trigger_class: ClassVar[type[SmartArenaPollingTrigger]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:
+            cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n" + _COMMON_DOCS
 
     def __init__(
         self,
@@ -70,8 +87,18 @@ class _SmartArenaActivitySensorBase(BaseSensorOperator):
         """One check: the XCom value once the condition holds, else None."""
         raise NotImplementedError
 
-    def make_trigger(self, end_at: dt.datetime) -> SmartArenaPollingTrigger:
+    def trigger_kwargs(self) -> dict[str, Any]:
+        """The trigger's own arguments: checked, plain values (it is serialised)."""
         raise NotImplementedError
+
+    def make_trigger(self, end_at: dt.datetime) -> SmartArenaPollingTrigger:
+        return self.trigger_class(
+            **self.trigger_kwargs(),
+            smartarena_conn_id=self.smartarena_conn_id,
+            poke_interval=float(self.poke_interval),
+            end_at=end_at,
+            hook_params=self.hook_params,
+        )
 
     def poke(self, context: Context) -> PokeReturnValue:
         found = self.check()
@@ -123,15 +150,10 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
     :param course_mapping_code: the course. (templated)
     :param min_status: the :class:`~airflow_provider_smartarena.enums.ActivityStatus` to wait for
         (member, number or name). (templated)
-    :param smartarena_conn_id: the Smart ARENA connection.
-    :param deferrable: wait in the triggerer instead of a worker; default from the
-        ``[operators] default_deferrable`` option.
-    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
-        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
-        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("user_mapping_code", "course_mapping_code", "min_status")
+    trigger_class = SmartArenaCourseCompletionTrigger
 
     def __init__(
         self,
@@ -167,17 +189,9 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
         self.log.info("Is user %r at %s on course %r?", user, goal.name, course)
         return check_course_completion(self.hook, user, course, goal)
 
-    def make_trigger(self, end_at: dt.datetime) -> SmartArenaPollingTrigger:
+    def trigger_kwargs(self) -> dict[str, Any]:
         user, course = self._codes()
-        return SmartArenaCourseCompletionTrigger(
-            user_mapping_code=user,
-            course_mapping_code=course,
-            min_status=int(self._goal()),
-            smartarena_conn_id=self.smartarena_conn_id,
-            poke_interval=float(self.poke_interval),
-            end_at=end_at,
-            hook_params=self.hook_params,
-        )
+        return {"user_mapping_code": user, "course_mapping_code": course, "min_status": int(self._goal())}
 
 
 class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
@@ -192,15 +206,10 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
     :param user_mapping_code: only this user's activities. (templated)
     :param type: only courses of this :class:`~airflow_provider_smartarena.enums.CourseFilterType`.
         (templated)
-    :param smartarena_conn_id: the Smart ARENA connection.
-    :param deferrable: wait in the triggerer instead of a worker; default from the
-        ``[operators] default_deferrable`` option.
-    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
-        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
-        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("updated_after", "user_mapping_code", "type")
+    trigger_class = SmartArenaActivityTrigger
 
     def __init__(
         self,
@@ -239,16 +248,12 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
         self.log.info("Any activity changed after %s (server time)?", after)
         return check_activity(self.hook, after, self.user_mapping_code or None, self._type())
 
-    def make_trigger(self, end_at: dt.datetime) -> SmartArenaPollingTrigger:
-        return SmartArenaActivityTrigger(
-            updated_after=self._updated_after(),
-            user_mapping_code=self.user_mapping_code or None,
-            type=self._type(),
-            smartarena_conn_id=self.smartarena_conn_id,
-            poke_interval=float(self.poke_interval),
-            end_at=end_at,
-            hook_params=self.hook_params,
-        )
+    def trigger_kwargs(self) -> dict[str, Any]:
+        return {
+            "updated_after": self._updated_after(),
+            "user_mapping_code": self.user_mapping_code or None,
+            "type": self._type(),
+        }
 
 
 __all__ = ["SmartArenaActivitySensor", "SmartArenaCourseCompletionSensor"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -50,6 +50,21 @@ async def connected_hook(
     return hook
 
 
+def classpath(trigger: BaseTrigger) -> str:
+    """The import path Airflow re-creates ``trigger`` from (the first half of ``serialize()``)."""
+    return f"{type(trigger).__module__}.{type(trigger).__qualname__}"
+
+
+def trigger_arguments(trigger: BaseTrigger, names: Iterable[str]) -> dict[str, Any]:
+    """The arguments ``names`` of ``trigger``, which the Smart ARENA triggers keep as attributes of
+    the same names, in that order (``serialize()`` must give them back the same every time)."""
+    return {name: getattr(trigger, name) for name in names}
+
+
+#: The arguments of every polling trigger, serialised after the trigger's own.
+_POLLING_ARGUMENTS = ("smartarena_conn_id", "poke_interval", "end_at")
+
+
 class SmartArenaPollingTrigger(BaseTrigger):
     """
     Base of the Smart ARENA triggers: call :meth:`check` every ``poke_interval`` seconds until it
@@ -63,6 +78,9 @@ class SmartArenaPollingTrigger(BaseTrigger):
     :param end_at: when to give up (an aware datetime), or None to wait for ever.
     :param hook_params: arguments of the hook, as the deferring sensor's ``hook_params``.
     """
+
+    #: The subclass's own arguments, each kept as the attribute of the same name.
+    check_arguments: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -84,20 +102,12 @@ class SmartArenaPollingTrigger(BaseTrigger):
 
     def check_kwargs(self) -> dict[str, Any]:
         """The trigger's own arguments, besides those of this base."""
-        raise NotImplementedError
+        return trigger_arguments(self, self.check_arguments)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                **self.check_kwargs(),
-                "smartarena_conn_id": self.smartarena_conn_id,
-                "poke_interval": self.poke_interval,
-                "end_at": self.end_at,
-                # Left out when empty, so triggers serialised before hook_params still match.
-                **({"hook_params": self.hook_params} if self.hook_params else {}),
-            },
-        )
+        # hook_params is left out when empty, so triggers serialised before it existed still match.
+        names = (*_POLLING_ARGUMENTS, *(("hook_params",) if self.hook_params else ()))
+        return classpath(self), {**self.check_kwargs(), **trigger_arguments(self, names)}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
@@ -139,6 +149,8 @@ class SmartArenaCourseCompletionTrigger(SmartArenaPollingTrigger):
     :param min_status: the :class:`~airflow_provider_smartarena.enums.ActivityStatus` to reach.
     """
 
+    check_arguments = ("user_mapping_code", "course_mapping_code", "min_status")
+
     def __init__(
         self,
         *,
@@ -151,13 +163,6 @@ class SmartArenaCourseCompletionTrigger(SmartArenaPollingTrigger):
         self.user_mapping_code = user_mapping_code
         self.course_mapping_code = course_mapping_code
         self.min_status = int(ActivityStatus.coerce(min_status))
-
-    def check_kwargs(self) -> dict[str, Any]:
-        return {
-            "user_mapping_code": self.user_mapping_code,
-            "course_mapping_code": self.course_mapping_code,
-            "min_status": self.min_status,
-        }
 
     def check(self, hook: SmartArenaHook) -> dict[str, Any] | None:
         return check_course_completion(
@@ -174,6 +179,8 @@ class SmartArenaActivityTrigger(SmartArenaPollingTrigger):
     :param type: only courses of this :class:`~airflow_provider_smartarena.enums.CourseFilterType`.
     """
 
+    check_arguments = ("updated_after", "user_mapping_code", "type")
+
     def __init__(
         self,
         *,
@@ -186,13 +193,6 @@ class SmartArenaActivityTrigger(SmartArenaPollingTrigger):
         self.updated_after = updated_after
         self.user_mapping_code = user_mapping_code
         self.type = None if type is None else int(CourseFilterType.coerce(type))
-
-    def check_kwargs(self) -> dict[str, Any]:
-        return {
-            "updated_after": self.updated_after,
-            "user_mapping_code": self.user_mapping_code,
-            "type": self.type,
-        }
 
     def check(self, hook: SmartArenaHook) -> dict[str, Any] | None:
         return check_activity(hook, self.updated_after, self.user_mapping_code, self.type)

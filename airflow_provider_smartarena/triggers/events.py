@@ -49,7 +49,7 @@ from airflow_provider_smartarena import DEFAULT_CONN_ID
 from airflow_provider_smartarena.enums import CourseFilterType
 from airflow_provider_smartarena.exceptions import SmartArenaInputError
 from airflow_provider_smartarena.resources import DATETIME_FORMAT, USER_COURSES, to_server_datetime
-from airflow_provider_smartarena.triggers.activity import connected_hook
+from airflow_provider_smartarena.triggers.activity import classpath, connected_hook, trigger_arguments
 
 try:
     from airflow.triggers.base import BaseEventTrigger, TriggerEvent
@@ -72,6 +72,9 @@ ERROR_LOG_INTERVAL = 60.0
 #: database within a second or two, so the stored position never runs ahead of a stored event.
 PERSIST_DELAY = 3.0
 _STATE_KEY_PREFIX = "smartarena_activity_events"
+#: The filters sent to the API besides ``updated_at``, and all the arguments, in ``__init__``'s order.
+_FILTERS = ("type", "user_mapping_code", "date_finished")
+_ARGUMENTS = ("smartarena_conn_id", "poll_interval", *_FILTERS, "min_changes", "max_delay", "overlap")
 
 
 def _positive(name: str, value: Any, allowed: str, *, whole: bool = False, zero: bool = False) -> Any:
@@ -162,19 +165,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
         self._failures = 0
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "smartarena_conn_id": self.smartarena_conn_id,
-                "poll_interval": self.poll_interval,
-                "type": self.type,
-                "user_mapping_code": self.user_mapping_code,
-                "date_finished": self.date_finished,
-                "min_changes": self.min_changes,
-                "max_delay": self.max_delay,
-                "overlap": self.overlap,
-            },
-        )
+        return classpath(self), trigger_arguments(self, _ARGUMENTS)
 
     @property
     def position(self) -> str | None:
@@ -185,11 +176,7 @@ class SmartArenaActivityEventTrigger(BaseEventTrigger):
 
     def filters(self) -> dict[str, Any]:
         """What is watched: the filters sent to the API besides ``updated_at``."""
-        return {
-            "type": self.type,
-            "user_mapping_code": self.user_mapping_code,
-            "date_finished": self.date_finished,
-        }
+        return trigger_arguments(self, _FILTERS)
 
     def state_key(self) -> str:
         """The state store key of this watcher's position: one per connection and filters, so that

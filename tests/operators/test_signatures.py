@@ -1,10 +1,11 @@
 """Operator signatures a type checker can see, kept equal to resources.py and to the runtime ones.
 
-``scripts/gen_operator_stubs.py`` writes each generated operator's ``__init__`` under
-``TYPE_CHECKING``; these tests fail when the written signatures are stale, when they and the
-signatures Airflow reads at runtime disagree, and show that mypy now catches a misspelt or mistyped
-keyword. The hook's typed methods are held to the same source: their parameters are the fields of
-their endpoint.
+``scripts/gen_operator_stubs.py`` writes the operators' record fields as ``TypedDict`` s
+(``operators/_fields.py``) and each generated operator's ``__init__`` under ``TYPE_CHECKING``,
+unpacking them; these tests fail when the written code is stale, when the written signatures and
+those Airflow reads at runtime disagree, and show that mypy catches a misspelt or mistyped keyword.
+The hook's typed methods are held to the same source: their parameters are the fields of their
+endpoint.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
+from airflow_provider_smartarena.operators import _fields
 from airflow_provider_smartarena.operators._typing import TaskArguments
 from airflow_provider_smartarena.operators.base import TASK_ARGUMENTS, SmartArenaRecordOperator
 from airflow_provider_smartarena.resources import (
@@ -49,19 +51,25 @@ def _script() -> ModuleType:
 GEN = _script()
 
 
-@pytest.mark.parametrize("module", GEN.MODULES)
-def test_written_signatures_are_up_to_date(module: str) -> None:
-    path = GEN.module_path(module)
+WANTED = GEN.wanted()
+
+
+@pytest.mark.parametrize("path", WANTED, ids=[path.name for path in WANTED])
+def test_written_signatures_are_up_to_date(path: Path) -> None:
     current = path.read_text(encoding="utf-8")
-    assert GEN.render(module, current) == current, f"run: python scripts/gen_operator_stubs.py ({path.name})"
+    assert current == WANTED[path], f"run: python scripts/gen_operator_stubs.py ({path.name})"
 
 
 def _operators() -> list[type[SmartArenaRecordOperator]]:
-    return [cls for module in GEN.MODULES for cls in GEN._operators(module)]
+    return GEN.all_operators()
 
 
 def _written_keywords(cls: type[SmartArenaRecordOperator]) -> list[str]:
-    """The keyword names of the ``__init__`` written in ``cls``'s class body, read from the source."""
+    """The keywords of the ``__init__`` written in ``cls``'s class body, read from the source.
+
+    Its own (``task_id``), then those of the ``TypedDict`` its ``**kwargs`` unpack, which has the
+    BaseOperator arguments last.
+    """
     tree = ast.parse(inspect.getsource(sys.modules[cls.__module__]))
     node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
     init = next(
@@ -71,7 +79,14 @@ def _written_keywords(cls: type[SmartArenaRecordOperator]) -> list[str]:
         for fn in block.body
         if isinstance(fn, ast.FunctionDef) and fn.name == "__init__"
     )
-    return [arg.arg for arg in init.args.kwonlyargs]
+    assert init.args.kwarg is not None
+    unpacked = init.args.kwarg.annotation
+    # Unpack[f.<Stem>Arguments]
+    assert isinstance(unpacked, ast.Subscript)
+    assert isinstance(unpacked.slice, ast.Attribute)
+    arguments = getattr(_fields, unpacked.slice.attr)
+    own = [name for name in arguments.__annotations__ if name not in TaskArguments.__annotations__]
+    return [arg.arg for arg in init.args.kwonlyargs] + own
 
 
 def test_every_generated_operator_has_a_written_signature_equal_to_the_runtime_one() -> None:
@@ -87,6 +102,20 @@ def test_every_generated_operator_has_a_written_signature_equal_to_the_runtime_o
         # The runtime signature leaves task_id and the common arguments to **kwargs.
         common = ["records", "smartarena_conn_id", "max_concurrency", "fail_on_error", "hook_params"]
         assert written == ["task_id", *runtime, *common]
+
+
+def test_each_field_list_is_written_once_and_no_keyword_is_required() -> None:
+    tree = ast.parse(Path(_fields.__file__).read_text(encoding="utf-8"))
+    lists = [
+        tuple(ast.unparse(stmt) for stmt in node.body if isinstance(stmt, ast.AnnAssign))
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    ]
+    written = [keywords for keywords in lists if keywords]
+    assert len(written) == len(set(written))
+    # As in the runtime signature, only task_id is required: a record field may come from records.
+    for cls in _operators():
+        assert not getattr(_fields, GEN.arguments_name(cls)).__required_keys__, cls.__name__
 
 
 def test_task_arguments_cover_this_airflows_base_operator() -> None:
