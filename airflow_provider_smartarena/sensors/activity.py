@@ -8,7 +8,6 @@ slot. They check once before deferring, so a condition that already holds costs 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -41,28 +40,14 @@ if TYPE_CHECKING:
 #: Extra time the framework gives a deferred sensor beyond its own deadline, so that the trigger's
 #: timeout event (which honours soft_fail) arrives before Airflow's deferral timeout.
 _DEFERRAL_GRACE = dt.timedelta(minutes=1)
-#: The arguments every activity sensor takes, documented once and appended to each one's docstring.
-_COMMON_DOCS = """\
-:param smartarena_conn_id: the Smart ARENA connection.
-:param deferrable: wait in the triggerer instead of a worker; default from the
-    ``[operators] default_deferrable`` option.
-:param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
-    keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
-    trigger gets them too."""
 
 
 class _SmartArenaActivitySensorBase(BaseSensorOperator):
-    """What the activity sensors share: the hook, the deferrable flow, the trigger's events, and the
-    documentation of their common arguments (appended to each sensor's docstring)."""
+    """What the activity sensors share: the hook, the deferrable flow and the trigger's events."""
 
     ui_color = "#f4ecd8"
     #: The trigger that waits in the triggerer when the sensor is deferrable.
     trigger_class: ClassVar[type[SmartArenaPollingTrigger]]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__doc__:
-            cls.__doc__ = inspect.cleandoc(cls.__doc__) + "\n" + _COMMON_DOCS
 
     def __init__(
         self,
@@ -150,6 +135,12 @@ class SmartArenaCourseCompletionSensor(_SmartArenaActivitySensorBase):
     :param course_mapping_code: the course. (templated)
     :param min_status: the :class:`~airflow_provider_smartarena.enums.ActivityStatus` to wait for
         (member, number or name). (templated)
+    :param smartarena_conn_id: the Smart ARENA connection.
+    :param deferrable: wait in the triggerer instead of a worker; default from the
+        ``[operators] default_deferrable`` option.
+    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("user_mapping_code", "course_mapping_code", "min_status")
@@ -206,6 +197,12 @@ class SmartArenaActivitySensor(_SmartArenaActivitySensorBase):
     :param user_mapping_code: only this user's activities. (templated)
     :param type: only courses of this :class:`~airflow_provider_smartarena.enums.CourseFilterType`.
         (templated)
+    :param smartarena_conn_id: the Smart ARENA connection.
+    :param deferrable: wait in the triggerer instead of a worker; default from the
+        ``[operators] default_deferrable`` option.
+    :param hook_params: arguments of ``SmartArenaHook``, e.g. ``{"max_retry_wait": 300}`` (the
+        keys of ``SmartArenaHook.hook_param_names()``); checked when the task is declared; the
+        trigger gets them too.
     """
 
     template_fields: Sequence[str] = ("updated_after", "user_mapping_code", "type")
