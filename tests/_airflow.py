@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from airflow import __version__ as airflow_version
 
@@ -79,6 +80,32 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
     return condition()
 
 
+def wait_for_health(url: str, server: subprocess.Popen[Any], timeout: float, interval: float) -> bool:
+    """Wait until the Airflow API at ``url`` answers its health check or its ``server`` process has
+    ended (the caller tells which); False if neither happened within ``timeout`` seconds."""
+
+    def answered() -> bool:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2)
+            return True
+        except OSError:
+            return server.poll() is not None
+
+    return wait_until(answered, timeout=timeout, interval=interval)
+
+
+def stop_process_group(process: subprocess.Popen[Any], timeout: float) -> None:
+    """SIGTERM the group a ``start_new_session`` process leads (Airflow's components fork workers),
+    then SIGKILL it if the leader has not ended within ``timeout`` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 @contextlib.contextmanager
 def api_server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
     """``airflow api-server`` on loopback; yields its URL and stops its process group after."""
@@ -92,22 +119,8 @@ def api_server(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
             start_new_session=True,
         )
     try:
-
-        def healthy() -> bool:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=2)
-                return True
-            except OSError:
-                return process.poll() is not None
-
-        assert wait_until(healthy, timeout=120, interval=0.5), "the api-server did not start"
+        assert wait_for_health(url, process, timeout=120, interval=0.5), "the api-server did not start"
         assert process.poll() is None, log.read_text()[-3000:]
         yield url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_process_group(process, timeout=20)

@@ -34,6 +34,7 @@ from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
 from tests import _airflow
 from tests._airflow import migrate
+from tests._helpers import stopped_after
 from tests.hook.scripted import Route, ScriptedServer
 
 SANDBOX_OPTIONS: dict[str, Any] = {"seed": 1, "users": 50, "courses": 10, "activities": 500}
@@ -223,16 +224,7 @@ def make_hook(
 @pytest.fixture
 def scripted() -> Iterator[Callable[[Route], ScriptedServer]]:
     """``scripted(route)``: a loopback server answering with ``route(request)``, closed afterwards."""
-    servers: list[ScriptedServer] = []
-
-    def start(route: Route) -> ScriptedServer:
-        server = ScriptedServer(route)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
+    yield from stopped_after(ScriptedServer, ScriptedServer.close)
 
 
 class _EventHandler(logging.Handler):

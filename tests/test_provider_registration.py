@@ -12,6 +12,19 @@ import airflow_provider_smartarena
 from airflow_provider_smartarena import get_provider_info
 from tests._airflow import airflow_env, run_airflow
 
+#: The connection's extras, spelt out: the UI form (tests/test_ui_connection_form.py) offers them too.
+CONNECTION_EXTRAS = {
+    "timezone",
+    "timeout",
+    "verify_ssl",
+    "max_retries",
+    "page_size",
+    "max_response_bytes",
+    "max_retry_wait",
+    "max_requests_per_minute",
+    "allow_insecure_http",
+}
+
 
 def _airflow(tmp_path: Path, *args: str) -> str:
     done = run_airflow(airflow_env(tmp_path, tmp_path), *args, timeout=180)
@@ -31,17 +44,7 @@ def test_conn_fields_cover_every_connection_extra() -> None:
     (conn,) = get_provider_info()["connection-types"]
     assert conn["connection-type"] == "smartarena"
     fields = conn["conn-fields"]
-    assert set(fields) == {
-        "timezone",
-        "timeout",
-        "verify_ssl",
-        "max_retries",
-        "page_size",
-        "max_response_bytes",
-        "max_retry_wait",
-        "max_requests_per_minute",
-        "allow_insecure_http",
-    }
+    assert set(fields) == CONNECTION_EXTRAS
     for name, spec in fields.items():
         assert spec["label"], name
         assert spec["schema"]["type"], name

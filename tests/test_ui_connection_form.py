@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests._airflow import AIRFLOW_V_3, airflow_env, api_server, free_port, new_airflow_home
+from tests.test_provider_registration import CONNECTION_EXTRAS
 
 pytestmark = pytest.mark.skipif(
     not AIRFLOW_V_3,
@@ -44,17 +45,7 @@ def test_hook_meta_serves_the_smartarena_form(api_server_url: str) -> None:
     assert standard["port"]["hidden"] is True
     assert standard["url_schema"]["hidden"] is True
     extras = meta["extra_fields"]
-    assert set(extras) == {
-        "timezone",
-        "timeout",
-        "verify_ssl",
-        "max_retries",
-        "page_size",
-        "max_response_bytes",
-        "max_retry_wait",
-        "max_requests_per_minute",
-        "allow_insecure_http",
-    }
+    assert set(extras) == CONNECTION_EXTRAS
     assert extras["timezone"]["value"] == "UTC"
     assert extras["allow_insecure_http"]["schema"]["title"] == "Allow plain http:// to a non-loopback host"
     assert extras["max_retries"]["schema"]["minimum"] == 0

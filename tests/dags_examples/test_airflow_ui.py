@@ -3,20 +3,18 @@ leaves no process behind (the issue: ``airflow scheduler`` and its workers survi
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
-from tests._airflow import free_port, wait_until
+from tests._airflow import free_port, wait_for_health, wait_until
+from tests._helpers import load_module
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(600)]
 
@@ -58,15 +56,8 @@ def test_ctrl_c_stops_every_airflow_process_and_the_ui_listens_on_loopback_only(
             start_new_session=True,
         )
     try:
-
-        def ui_up() -> bool:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2)
-                return True
-            except OSError:
-                return script.poll() is not None
-
-        assert wait_until(ui_up, timeout=300, interval=1), log.read_text()[-4000:]
+        ui_up = wait_for_health(f"http://127.0.0.1:{port}", script, timeout=300, interval=1)
+        assert ui_up, log.read_text()[-4000:]
         assert script.poll() is None, log.read_text()[-4000:]
         # Let the scheduler start its executor workers, which were the processes that survived.
         time.sleep(5)
@@ -93,15 +84,6 @@ def test_ctrl_c_stops_every_airflow_process_and_the_ui_listens_on_loopback_only(
             script.kill()
 
 
-def _load_script() -> Any:
-    spec = importlib.util.spec_from_file_location("airflow_ui", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # A leader whose child moves to its own process group and ignores SIGTERM, as Airflow's task
 # supervisor's children do (os.setpgid): killing the leader's group alone would miss it.
 _TREE = """
@@ -119,7 +101,7 @@ time.sleep(600)
 
 
 def test_stop_tree_reaches_processes_in_their_own_group_and_kills_those_ignoring_sigterm() -> None:
-    stop_tree = _load_script().stop_tree
+    stop_tree = load_module(SCRIPT, "airflow_ui").stop_tree
     leader = subprocess.Popen(
         [sys.executable, "-c", _TREE], stdout=subprocess.PIPE, text=True, start_new_session=True
     )

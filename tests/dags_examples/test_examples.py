@@ -8,7 +8,6 @@ and a SQLite warehouse. All runs of a phase share one Airflow process, to keep t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
 from tests._airflow import airflow_env, new_airflow_home
+from tests._helpers import load_module
 from tests.sandbox.conftest import Api
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
@@ -51,13 +51,7 @@ FAILING: dict[str, dict[str, Any]] = {
 
 
 def _example_users() -> list[dict[str, Any]]:
-    spec = importlib.util.spec_from_file_location(
-        "provisioning_example", DAGS / "smartarena_user_provisioning.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(DAGS / "smartarena_user_provisioning.py", "provisioning_example")
     users: list[dict[str, Any]] = module.EXAMPLE_USERS
     return users
 

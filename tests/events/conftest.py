@@ -13,6 +13,7 @@ import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer
 from airflow_provider_smartarena.triggers.events import SmartArenaActivityEventTrigger
+from tests._helpers import stopped_after
 
 
 class MemoryStateStore:
@@ -93,14 +94,4 @@ def sandbox_conn(fresh_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) 
 @pytest.fixture
 def watch() -> Iterator[Any]:
     """``watch(trigger)`` starts it; every one started is stopped after the test."""
-    running: list[RunningTrigger] = []
-
-    def start(trigger: SmartArenaActivityEventTrigger) -> RunningTrigger:
-        runner = RunningTrigger(trigger)
-        running.append(runner)
-        return runner
-
-    yield start
-    for runner in running:
-        if runner.alive:
-            runner.stop()
+    yield from stopped_after(RunningTrigger, RunningTrigger.stop)

@@ -6,38 +6,29 @@ Airflow 3 instead.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import airflow.triggers.base
 import pytest
+
+from tests._helpers import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "airflow_provider_smartarena" / "triggers" / "events.py"
 EXAMPLE = ROOT / "dags_examples" / "smartarena_activity_events.py"
 
 
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_without_base_event_trigger_nothing_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(airflow.triggers.base, "BaseEventTrigger")
-    events = _load(EVENTS, "airflow2_events")
+    events = load_module(EVENTS, "airflow2_events")
     assert events.EVENT_TRIGGERS_SUPPORTED is False
     monkeypatch.setitem(sys.modules, "airflow_provider_smartarena.triggers.events", events)
-    example = _load(EXAMPLE, "airflow2_example")
+    example = load_module(EXAMPLE, "airflow2_example")
     assert "SMARTARENA_ACTIVITY" not in vars(example)  # the guarded block (asset, watcher, DAG) did not run
 
 
 def test_on_airflow_3_the_example_defines_its_watched_asset() -> None:
-    example = _load(EXAMPLE, "airflow3_example")
+    example = load_module(EXAMPLE, "airflow3_example")
     (watcher,) = example.SMARTARENA_ACTIVITY.watchers
     assert type(watcher.trigger).__name__ == "SmartArenaActivityEventTrigger"

@@ -32,6 +32,7 @@ from tests._airflow import (
     api_server,
     free_port,
     new_airflow_home,
+    stop_process_group,
     wait_until,
 )
 
@@ -57,23 +58,13 @@ def _process(env: dict[str, str], log: Path, *args: str) -> Iterator[subprocess.
     try:
         yield process
     finally:
-        _stop(process)
+        stop_process_group(process, timeout=30)
 
 
 def _signal(processes: list[subprocess.Popen[bytes] | None]) -> None:
     for process in processes:
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @dataclass
@@ -126,7 +117,7 @@ class Deployment:
 
     def stop_triggerer(self) -> None:
         assert self.triggerer is not None
-        _stop(self.triggerer)
+        stop_process_group(self.triggerer, timeout=30)
         self.triggerer = None
 
     def stop_triggerer_if_running(self) -> None:

@@ -49,6 +49,24 @@ Route = Callable[[Request], Reply]
 TOKEN_REPLY = {"access_token": "scripted-token-0123456789abcdef", "token_type": "Bearer", "expires_in": 3600}
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """The base of the tests' loopback handlers: keep-alive, no Nagle delay, nothing logged."""
+
+    disable_nagle_algorithm = True
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def serve_in_thread(httpd: ThreadingHTTPServer) -> threading.Thread:
+    """Serve ``httpd`` on a daemon thread, each request on a daemon thread too, until its shutdown()."""
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    return thread
+
+
 class ScriptedServer:
     """A loopback HTTP server whose /api answers come from ``route``; /oauth/access_token gives a token."""
 
@@ -60,13 +78,7 @@ class ScriptedServer:
         self.lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
@@ -119,9 +131,7 @@ class ScriptedServer:
             do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.httpd)
 
     @property
     def url(self) -> str:

@@ -18,24 +18,13 @@ from airflow_provider_smartarena.exceptions import (
 )
 from airflow_provider_smartarena.resources import USER_COURSES
 
-from .scripted import Reply, Request, connection_json
+from .scripted import Reply, Request
 
 HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1> nginx</body></html>"
 
 
 def _activity(page: int, index: int) -> dict[str, Any]:
     return {"id": page * 1000 + index, "user_mapping_code": f"u{index}", "course_mapping_code": f"c{page}"}
-
-
-@pytest.fixture
-def serve(scripted: Any, make_hook: Any) -> Any:
-    """``serve(route, **extras)`` -> (server, hook)."""
-
-    def start(route: Any, hook_kwargs: dict[str, Any] | None = None, **extras: Any) -> Any:
-        server = scripted(route)
-        return server, make_hook(connection_json(server.url, **extras), **(hook_kwargs or {}))
-
-    return start
 
 
 def test_html_200_is_a_response_error(serve: Any) -> None:

@@ -24,15 +24,6 @@ from .scripted import Reply, Request, connection_json
 MB = 1024 * 1024
 
 
-@pytest.fixture
-def serve(scripted: Any, make_hook: Any) -> Any:
-    def start(route: Any, hook_kwargs: dict[str, Any] | None = None, **extras: Any) -> Any:
-        server = scripted(route)
-        return server, make_hook(connection_json(server.url, **extras), **(hook_kwargs or {}))
-
-    return start
-
-
 def test_a_body_over_the_cap_fails_naming_the_limit_and_the_extra(serve: Any) -> None:
     big = b'{"data": ["' + b"x" * (2 * MB) + b'"]}'
     _, hook = serve(lambda r: Reply(200, raw=big), max_response_bytes=MB, max_retries=0)

@@ -32,15 +32,6 @@ def _records(count: int) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def serve(scripted: Any, make_hook: Any) -> Any:
-    def start(route: Any, **hook_kwargs: Any) -> Any:
-        server = scripted(route)
-        return server, make_hook(connection_json(server.url), **hook_kwargs)
-
-    return start
-
-
 def _numbered(records: list[dict[str, Any]], request: Request, **lies: Any) -> Reply:
     """A Laravel paginate() page, with ``lies`` overriding its metadata."""
     page = int(request.query.get("page", 1))
@@ -241,7 +232,7 @@ def test_a_cursor_without_end_hits_the_page_cap(serve: Any) -> None:
         n = int(request.query.get("cursor") or 0)
         return Reply(200, {"data": _records(n + 1)[n:], "next_cursor": str(n + 1)})
 
-    server, hook = serve(route, max_pages=12)
+    server, hook = serve(route, {"max_pages": 12})
     with pytest.raises(SmartArenaResponseError, match="more than 12 pages"):
         _ids(hook)
     assert len(server.api_requests()) == 12

@@ -12,16 +12,7 @@ from airflow_provider_smartarena.exceptions import SmartArenaInputError, SmartAr
 from airflow_provider_smartarena.hooks import Reply
 
 from .scripted import Reply as Scripted
-from .scripted import Request, connection_json
-
-
-@pytest.fixture
-def serve(scripted: Any, make_hook: Any) -> Any:
-    def start(route: Any, **extras: Any) -> Any:
-        server = scripted(route)
-        return server, make_hook(connection_json(server.url, **extras))
-
-    return start
+from .scripted import Request
 
 
 def test_request_returns_the_raw_envelope_headers_and_server_date(serve: Any) -> None:

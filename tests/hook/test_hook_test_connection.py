@@ -6,9 +6,8 @@ import datetime as dt
 import ipaddress
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from airflow_provider_smartarena.exceptions import SmartArenaTLSError
 
-from .scripted import connection_json
+from .scripted import QuietHandler, connection_json, serve_in_thread
 
 
 def test_ok(fresh_sandbox: Any, make_hook: Any) -> None:
@@ -79,13 +78,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class _TLSHandler(BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
+class _TLSHandler(QuietHandler):
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = b'{"access_token": "tls-token-abcdef", "expires_in": 3600}'
@@ -107,9 +100,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
+    serve_in_thread(server)
     yield f"https://127.0.0.1:{server.server_address[1]}", cert
     server.shutdown()
     server.server_close()

@@ -60,15 +60,6 @@ class Throttle:
         return Reply(200, body, headers=headers)
 
 
-@pytest.fixture
-def serve(scripted: Any, make_hook: Any) -> Any:
-    def start(route: Any, hook_kwargs: dict[str, Any] | None = None, **extras: Any) -> Any:
-        server = scripted(route)
-        return server, make_hook(connection_json(server.url, **extras), **(hook_kwargs or {}))
-
-    return start
-
-
 @pytest.mark.parametrize("concurrency", [1, 3])
 def test_a_load_larger_than_the_window_completes_with_few_429s(serve: Any, concurrency: int) -> None:
     throttle = Throttle(limit=6, window=2.0)

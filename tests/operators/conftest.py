@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, run_sandbox
+from tests._helpers import quiet_executor_safeguard  # noqa: F401  (autouse: execute() is called directly)
 
 from ._support import AIRFLOW_V_3, FakeTaskInstance
-
-
-@pytest.fixture(autouse=True)
-def _quiet_executor_safeguard() -> Iterator[None]:
-    # Calling execute() directly (outside a task runner) is what these tests mean to do.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*cannot be called outside of the Task Runner.*")
-        yield
 
 
 @pytest.fixture

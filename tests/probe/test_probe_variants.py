@@ -23,6 +23,15 @@ def _usercourses(report: ProbeReport) -> Any:
     return next(e for e in report.endpoints if e.name == "usercourses")
 
 
+def _unsupported_paging_problem(report: ProbeReport) -> str:
+    """What the probe found wrong with the activities' paging, which it must call not supported."""
+    paging = _usercourses(report).paging
+    assert paging is not None
+    assert paging.style == "unsupported"
+    assert not report.ok
+    return paging.problem or ""
+
+
 @pytest.mark.parametrize(
     ("envelope", "style"),
     [
@@ -129,11 +138,7 @@ def test_a_paginator_that_contradicts_itself_is_not_supported(scripted_probe: An
         return Reply(200, {"current_page": page, "data": data, "last_page": 1, "per_page": 100, "total": 300})
 
     report = scripted_probe(route)
-    paging = _usercourses(report).paging
-    assert paging is not None
-    assert paging.style == "unsupported"
-    assert "not the total 300" in (paging.problem or "")
-    assert not report.ok
+    assert "not the total 300" in _unsupported_paging_problem(report)
     assert any(a.startswith("not supported: GET /api/usercourses") for a in report.advice)
 
 
@@ -147,8 +152,4 @@ def test_a_list_ignoring_page_while_it_changes_is_not_supported(scripted_probe: 
         return Reply(200, [_activity(i, calls["n"]) for i in range(5)])
 
     report = scripted_probe(route)
-    paging = _usercourses(report).paging
-    assert paging is not None
-    assert paging.style == "unsupported"
-    assert "repeats the records of page 1" in (paging.problem or "")
-    assert not report.ok
+    assert "repeats the records of page 1" in _unsupported_paging_problem(report)

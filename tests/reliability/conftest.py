@@ -8,12 +8,11 @@ Tests marked ``soak`` run only with ``SMARTARENA_SOAK=1`` (``make soak``).
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests._helpers import quiet_executor_safeguard  # noqa: F401  (autouse: execute() is called directly)
 from tests.hook.test_hook_test_connection import _self_signed
 from tests.reliability._support import SOAK, Figures
 from tests.transfers.conftest import warehouse  # noqa: F401  (fixture reused)
@@ -30,14 +29,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("soak") is not None:
             item.add_marker(skip)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_executor_safeguard() -> Iterator[None]:
-    # Calling execute() outside a task runner is what most of these tests mean to do.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*cannot be called outside of the Task Runner.*")
-        yield
 
 
 @pytest.fixture

@@ -9,29 +9,23 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import Any
 
 import pytest
 
-from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
 from airflow_provider_smartarena.resources import USER_COURSE_COLUMNS
 from airflow_provider_smartarena.transfers import SmartArenaUserCoursesToSqlOperator
 from airflow_provider_smartarena.transfers._dialects import get_dialect
 from airflow_provider_smartarena.transfers._loader import SmartArenaLockError
 from tests.hook.scripted import connection_json
+from tests.transfers._operators import STATE, TABLE, extraction
 from tests.transfers._scripted_api import ScriptedApi, activity
 from tests.transfers.conftest import Warehouse, assert_same_table
 
-TABLE = "smartarena_user_courses"
-STATE = "smartarena_extract_state"
 KEY = ("user_mapping_code", "course_mapping_code")
 COUNT = 600
-
-
-class QuickOperator(SmartArenaUserCoursesToSqlOperator):
-    def get_smartarena_hook(self) -> SmartArenaHook:
-        return SmartArenaHook(self.smartarena_conn_id, retry_backoff=0.005, retry_max_wait=0.5)
 
 
 @pytest.fixture
@@ -45,25 +39,31 @@ def platform(scripted: Any, monkeypatch: pytest.MonkeyPatch) -> ScriptedApi:
     return api
 
 
-def operator(warehouse: Warehouse, task_id: str, **kwargs: Any) -> QuickOperator:
-    return QuickOperator(
-        task_id=task_id,
-        smartarena_conn_id="scripted",
-        sql_conn_id=warehouse.conn_id,
-        table=warehouse.name(TABLE),
-        state_table=warehouse.name(STATE),
-        batch_size=150,
-        max_concurrency=1,
-        **kwargs,
-    )
+def operator(warehouse: Warehouse, task_id: str, **kwargs: Any) -> SmartArenaUserCoursesToSqlOperator:
+    return extraction(warehouse, task_id, batch_size=150, max_concurrency=1, **kwargs)
 
 
-def at_once(*operators: QuickOperator) -> list[dict[str, Any] | BaseException]:
+@contextmanager
+def stream_held_by_another_writer(warehouse: Warehouse) -> Iterator[None]:
+    """The stream's lock held on a connection of its own, as by a run already writing; released after."""
+    hook = warehouse.hook()
+    dialect = get_dialect(hook.dialect_name, hook.placeholder)
+    name = f"stream 'usercourses:{warehouse.name(TABLE)}' of connection 'scripted'"
+    with closing(hook.get_conn()) as other:
+        release = dialect.lock(other, name, 5)
+        assert release is not None
+        try:
+            yield
+        finally:
+            release()
+
+
+def at_once(*operators: SmartArenaUserCoursesToSqlOperator) -> list[dict[str, Any] | BaseException]:
     """Run the operators on threads released at the same moment; their summaries or errors."""
     start = threading.Barrier(len(operators))
     results: list[dict[str, Any] | BaseException] = [RuntimeError("did not run")] * len(operators)
 
-    def work(index: int, task: QuickOperator) -> None:
+    def work(index: int, task: SmartArenaUserCoursesToSqlOperator) -> None:
         start.wait()
         try:
             results[index] = task.execute({})
@@ -134,17 +134,11 @@ def test_writers_of_two_streams_into_one_new_table_both_create_it(
 def test_a_writer_that_cannot_get_the_stream_in_time_fails_naming_it_and_writes_nothing(
     warehouse: Warehouse, platform: ScriptedApi
 ) -> None:
-    hook = warehouse.hook()
-    dialect = get_dialect(hook.dialect_name, hook.placeholder)
-    name = f"stream 'usercourses:{warehouse.name(TABLE)}' of connection 'scripted'"
-    with closing(hook.get_conn()) as other:  # another writer holds the stream
-        release = dialect.lock(other, name, 5)
-        assert release is not None
+    with stream_held_by_another_writer(warehouse):
         started = time.monotonic()
         with pytest.raises(SmartArenaLockError) as info:
             operator(warehouse, "late", lock_timeout=0.5).execute({})
         waited = time.monotonic() - started
-        release()
 
     assert 0.4 < waited < 5
     assert f"usercourses:{warehouse.name(TABLE)}" in str(info.value)
@@ -165,17 +159,11 @@ def test_a_backfill_window_does_not_wait_for_the_streams_writer(
     warehouse: Warehouse, platform: ScriptedApi
 ) -> None:
     """Windows write no state, so backfills may run in parallel with each other and the stream."""
-    hook = warehouse.hook()
-    dialect = get_dialect(hook.dialect_name, hook.placeholder)
-    name = f"stream 'usercourses:{warehouse.name(TABLE)}' of connection 'scripted'"
-    with closing(hook.get_conn()) as other:
-        release = dialect.lock(other, name, 5)
-        assert release is not None
+    with stream_held_by_another_writer(warehouse):
         window = {"window_start": "2024-05-01 00:00:00", "window_end": "2024-05-02 00:00:00"}
         results = at_once(
             *(operator(warehouse, f"w{i}", mode="window", lock_timeout=0.5, **window) for i in range(2))
         )
-        release()
 
     assert not [r for r in results if isinstance(r, BaseException)], results
     assert_ground_truth(warehouse, platform)

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
+
+from tests._helpers import load_module
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "sync.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("benchmark_sync", BENCHMARK)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_runs_small(tmp_path: Path) -> None:
-    bench = _load()
+    bench = load_module(BENCHMARK, "benchmark_sync")
     out = tmp_path / "figures.json"
 
     assert bench.main(["--users", "120", "--changed", "0.05", "--latency-ms", "0", "--json", str(out)]) == 0

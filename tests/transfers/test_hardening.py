@@ -12,21 +12,14 @@ from typing import Any
 import pytest
 
 from airflow_provider_smartarena.exceptions import SmartArenaResponseError
-from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
-from airflow_provider_smartarena.transfers import SmartArenaToSqlOperator, SmartArenaUserCoursesToSqlOperator
 from airflow_provider_smartarena.transfers._state import SmartArenaStateError
 from tests.hook.scripted import connection_json
+from tests.transfers import _operators
+from tests.transfers._operators import STATE, TABLE
 from tests.transfers._scripted_api import ScriptedApi, activity
 from tests.transfers.conftest import Warehouse
 
-TABLE = "smartarena_user_courses"
-STATE = "smartarena_extract_state"
 FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-class QuickOperator(SmartArenaUserCoursesToSqlOperator):
-    def get_smartarena_hook(self) -> SmartArenaHook:
-        return SmartArenaHook(self.smartarena_conn_id, retry_backoff=0.005, retry_max_wait=0.5)
 
 
 @pytest.fixture
@@ -39,18 +32,13 @@ def platform(scripted: Any, monkeypatch: pytest.MonkeyPatch) -> ScriptedApi:
 
 
 def extract(warehouse: Warehouse, **kwargs: Any) -> dict[str, Any]:
-    operator = QuickOperator(
-        task_id="extract",
-        smartarena_conn_id="scripted",
-        sql_conn_id=warehouse.conn_id,
-        table=warehouse.name(TABLE),
-        state_table=warehouse.name(STATE),
-        batch_size=kwargs.pop("batch_size", 7),
-        max_concurrency=1,
-        **kwargs,
-    )
-    summary: dict[str, Any] = operator.execute({})
-    return summary
+    """One extraction in batches of 7 (unless ``batch_size`` says otherwise), a page at a time."""
+    return _operators.extract(warehouse, **{"batch_size": 7, "max_concurrency": 1, **kwargs})
+
+
+def snapshot(warehouse: Warehouse) -> dict[str, Any]:
+    """One snapshot of the locations, a page at a time, marking what the platform no longer has."""
+    return _operators.snapshot(warehouse, mark_deleted=True, max_concurrency=1)
 
 
 def state_row(warehouse: Warehouse) -> dict[str, Any] | None:
@@ -132,25 +120,12 @@ def locations(scripted: Any, monkeypatch: pytest.MonkeyPatch) -> ScriptedApi:
 def test_a_partial_snapshot_fails_and_marks_nothing_deleted(
     warehouse: Warehouse, locations: ScriptedApi, case: str
 ) -> None:
-    def snapshot() -> dict[str, Any]:
-        operator = SmartArenaToSqlOperator(
-            task_id="snapshot",
-            resource="locations",
-            smartarena_conn_id="scripted",
-            sql_conn_id=warehouse.conn_id,
-            table=warehouse.name("smartarena_locations"),
-            mark_deleted=True,
-            max_concurrency=1,
-        )
-        summary: dict[str, Any] = operator.execute({})
-        return summary
-
-    assert snapshot()["rows_marked_deleted"] == 0
+    assert snapshot(warehouse)["rows_marked_deleted"] == 0
     for name, value in CONTRADICTIONS[case].items():
         setattr(locations, name, value)
 
     with pytest.raises(SmartArenaResponseError, match="no row was marked deleted"):
-        snapshot()
+        snapshot(warehouse)
 
     rows = warehouse.rows("smartarena_locations")
     assert len(rows) == 30

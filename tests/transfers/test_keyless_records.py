@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_smartarena.exceptions import SmartArenaResponseError
-from airflow_provider_smartarena.transfers import SmartArenaToSqlOperator
 from tests.transfers import test_hardening
+from tests.transfers._operators import TABLE
 from tests.transfers._scripted_api import ScriptedApi
 from tests.transfers.conftest import Warehouse
-from tests.transfers.test_hardening import TABLE, extract, state_row, touch
+from tests.transfers.test_hardening import extract, snapshot, state_row, touch
 
 platform = test_hardening.platform  # the scripted platform fixture: 30 activities on pages of 4
 
@@ -59,20 +59,7 @@ locations = test_hardening.locations  # the scripted platform fixture: 30 locati
 def test_a_snapshot_with_a_record_without_its_key_fails_and_marks_nothing_deleted(
     warehouse: Warehouse, locations: ScriptedApi
 ) -> None:
-    def snapshot() -> dict[str, Any]:
-        operator = SmartArenaToSqlOperator(
-            task_id="snapshot",
-            resource="locations",
-            smartarena_conn_id="scripted",
-            sql_conn_id=warehouse.conn_id,
-            table=warehouse.name("smartarena_locations"),
-            mark_deleted=True,
-            max_concurrency=1,
-        )
-        summary: dict[str, Any] = operator.execute({})
-        return summary
-
-    assert snapshot()["rows_marked_deleted"] == 0
+    assert snapshot(warehouse)["rows_marked_deleted"] == 0
     records = locations.listings["/api/locations"]
     records[4]["mapping_code"] = None  # loc-005 comes without its code
     del records[-1]  # gone: a complete snapshot would mark it
@@ -80,7 +67,7 @@ def test_a_snapshot_with_a_record_without_its_key_fails_and_marks_nothing_delete
     with pytest.raises(
         SmartArenaResponseError, match=r"1 record\(s\) of table .*no row was marked deleted"
     ) as info:
-        snapshot()
+        snapshot(warehouse)
 
     assert "lacked a key field (mapping_code)" in str(info.value)
     assert "values only for: name." in str(info.value)

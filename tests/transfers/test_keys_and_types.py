@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
-from airflow_provider_smartarena.transfers import SmartArenaToSqlOperator, SmartArenaUserCoursesToSqlOperator
 from airflow_provider_smartarena.transfers._dialects import SmartArenaTableError
 from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError
 from tests.hook.scripted import connection_json
+from tests.transfers import _operators
+from tests.transfers._operators import extract
 from tests.transfers._scripted_api import ScriptedApi, activity
 from tests.transfers.conftest import Warehouse
 
@@ -34,35 +34,9 @@ def platform(scripted: Any, monkeypatch: pytest.MonkeyPatch) -> ScriptedApi:
     return api
 
 
-class QuickOperator(SmartArenaUserCoursesToSqlOperator):
-    def get_smartarena_hook(self) -> SmartArenaHook:
-        return SmartArenaHook(self.smartarena_conn_id, retry_backoff=0.005, retry_max_wait=0.5)
-
-
 def snapshot(warehouse: Warehouse) -> dict[str, Any]:
-    operator = SmartArenaToSqlOperator(
-        task_id="snapshot",
-        resource="locations",
-        smartarena_conn_id="scripted",
-        sql_conn_id=warehouse.conn_id,
-        table=warehouse.name("smartarena_locations"),
-        mark_deleted=True,
-    )
-    summary: dict[str, Any] = operator.execute({})
-    return summary
-
-
-def extract(warehouse: Warehouse, **kwargs: Any) -> dict[str, Any]:
-    operator = QuickOperator(
-        task_id="extract",
-        smartarena_conn_id="scripted",
-        sql_conn_id=warehouse.conn_id,
-        table=warehouse.name("smartarena_user_courses"),
-        state_table=warehouse.name("smartarena_extract_state"),
-        **kwargs,
-    )
-    summary: dict[str, Any] = operator.execute({})
-    return summary
+    """One snapshot of the locations, marking what the platform no longer has."""
+    return _operators.snapshot(warehouse, mark_deleted=True)
 
 
 # ---------------------------------------------------------------------- key comparison
@@ -254,25 +228,10 @@ def test_a_forced_upsert_keeps_the_databases_exact_keys(
     platform.listings["/api/locations"] = [{"mapping_code": c, "name": c} for c in CODES]
     if forced == "merge":  # MariaDB has no MERGE: only the DDL and the check matter here
         name, _ = _insensitive_table(warehouse)
-        operator = SmartArenaToSqlOperator(
-            task_id="snapshot",
-            resource="locations",
-            smartarena_conn_id="scripted",
-            sql_conn_id=warehouse.conn_id,
-            table=name,
-            sql_dialect=forced,
-        )
         with pytest.raises(SmartArenaTableError):
-            operator.execute({})
+            _operators.snapshot(warehouse, table=name, sql_dialect=forced)
         return
-    SmartArenaToSqlOperator(
-        task_id="snapshot",
-        resource="locations",
-        smartarena_conn_id="scripted",
-        sql_conn_id=warehouse.conn_id,
-        table=warehouse.name("smartarena_locations"),
-        sql_dialect=forced,
-    ).execute({})
+    _operators.snapshot(warehouse, sql_dialect=forced)
     assert len(warehouse.rows("smartarena_locations")) == len(CODES)
     collations = warehouse.query(
         "SELECT DISTINCT COLLATION_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? "
