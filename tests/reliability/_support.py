@@ -35,6 +35,8 @@ from airflow_provider_smartarena.sandbox.server import (
 from airflow_provider_smartarena.sandbox.state import SandboxState
 from airflow_provider_smartarena.sandbox.testing import SandboxServer, connection_json
 from airflow_provider_smartarena.transfers import SmartArenaUserCoursesToSqlOperator
+from tests.transfers._operators import STATE as STATE_TABLE
+from tests.transfers._operators import TABLE
 from tests.transfers.conftest import Warehouse, assert_same_table, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +46,6 @@ DAGS = HERE / "dags"
 SOAK = os.environ.get("SMARTARENA_SOAK", "").strip().lower() not in ("", "0", "false", "no")
 FIGURES_ENV = "SMARTARENA_SOAK_FIGURES"
 
-TABLE = "smartarena_user_courses"
-STATE_TABLE = "smartarena_extract_state"
 KEY = ("user_mapping_code", "course_mapping_code")
 
 #: Quick retries for the chaos runs: what is tested is the outcome under faults, not the waiting.
