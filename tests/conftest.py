@@ -56,6 +56,13 @@ def fresh_sandbox(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     sandbox.reset(**SANDBOX_OPTIONS)
 
 
+@pytest.fixture
+def sandbox_conn(fresh_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
+    """The reset sandbox, as the default Smart ARENA connection."""
+    monkeypatch.setenv("AIRFLOW_CONN_SMARTARENA_DEFAULT", fresh_sandbox.connection_json())
+    return fresh_sandbox
+
+
 @pytest.fixture(scope="session")
 def migrated_airflow(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An Airflow home whose SQLite metadata database is migrated once, for tests to copy.

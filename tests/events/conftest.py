@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_smartarena.sandbox.testing import SandboxServer
 from airflow_provider_smartarena.triggers.events import SmartArenaActivityEventTrigger
 from tests._helpers import stopped_after
 
@@ -82,13 +81,6 @@ class RunningTrigger:
             self._loop.call_soon_threadsafe(self._task.cancel)
         self._thread.join(10)
         assert not self.alive
-
-
-@pytest.fixture
-def sandbox_conn(fresh_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
-    """The reset sandbox, as the default Smart ARENA connection."""
-    monkeypatch.setenv("AIRFLOW_CONN_SMARTARENA_DEFAULT", fresh_sandbox.connection_json())
-    return fresh_sandbox
 
 
 @pytest.fixture

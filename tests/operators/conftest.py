@@ -14,13 +14,6 @@ from ._support import AIRFLOW_V_3, FakeTaskInstance
 
 
 @pytest.fixture
-def sandbox_conn(fresh_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxServer:
-    """The reset sandbox, as the default Smart ARENA connection."""
-    monkeypatch.setenv("AIRFLOW_CONN_SMARTARENA_DEFAULT", fresh_sandbox.connection_json())
-    return fresh_sandbox
-
-
-@pytest.fixture
 def context(monkeypatch: pytest.MonkeyPatch) -> Any:
     if not AIRFLOW_V_3:
         # Airflow 2's reschedule mode reads the first try's start from the metadata database; like
