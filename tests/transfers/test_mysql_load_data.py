@@ -20,7 +20,15 @@ from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError, S
 from airflow_provider_smartarena.transfers._mysql_load import load_data_text
 from airflow_provider_smartarena.transfers._schema import TableSpec
 from tests.transfers.conftest import Warehouse
-from tests.transfers.test_bulk_write import AWKWARD, T0, progress, row
+from tests.transfers.test_bulk_write import (
+    AWKWARD,
+    CONTESTED_AFTER,
+    CONTESTED_BEFORE,
+    T0,
+    contested_batch,
+    progress,
+    row,
+)
 from tests.transfers.test_dialects import spec
 
 N = LOAD_DATA_MIN_ROWS + 20
@@ -92,26 +100,18 @@ def test_a_column_of_values_not_written_here_leaves_the_batch_to_the_literals(od
 
 def test_a_batch_is_loaded_into_a_stage_and_upserted_from_it(mariadb: Warehouse) -> None:
     table = spec(mariadb.name("loaded"))
-    later = T0 + dt.timedelta(hours=1)
     with opened(mariadb, table, local_infile=True) as (conn, dialect):
-        first = [row(f"u{i}", "c1", T0, float(i)) for i in range(N)]
+        first = [*CONTESTED_BEFORE, *(row(f"f{i}", "c1", T0, float(i)) for i in range(N))]
         assert upsert_counting(conn, dialect, table, first) == {
             "Com_load": 1,
             "Com_insert": 0,
             "Com_insert_select": 1,
         }
-        batch = [
-            row("u0", "c1", later, 1000),  # newer than the table: wins over the older duplicate after it
-            row("u0", "c1", T0, 1001),
-            row("u1", "c1", T0 - dt.timedelta(days=1), 1002),  # older than the table: never written
-            row("u2", "c1", T0, 1003),  # equal versions: the later row, as row by row
-            row("u2", "c1", T0, 1004),
-            *[row(f"n{i}", "c1", T0, 5.0) for i in range(N)],
-        ]
+        batch = [*contested_batch(), *(row(f"n{i}", "c1", T0, 5.0) for i in range(N))]
         assert upsert_counting(conn, dialect, table, batch)["Com_load"] == 1
     got = progress(mariadb, table.name)
-    assert len(got) == 2 * N
-    assert (got[("u0", "c1")], got[("u1", "c1")], got[("u2", "c1")]) == (1000, 1, 1004)
+    assert len(got) == 4 + 2 * N
+    assert {key: got[key] for key in CONTESTED_AFTER} == CONTESTED_AFTER
 
 
 def test_the_load_writes_field_by_field_what_the_literals_write(mariadb: Warehouse) -> None:
@@ -160,14 +160,46 @@ def test_a_connection_without_local_infile_writes_literals(mariadb: Warehouse) -
     assert len(progress(mariadb, table.name)) == N
 
 
-def test_a_server_without_local_infile_is_not_asked(mariadb: Warehouse) -> None:
+class _ServerSays:
+    """A DB-API connection whose server answers ``@@local_infile`` with ``local_infile``."""
+
+    def __init__(self, local_infile: int) -> None:
+        self.local_infile = local_infile
+        self.result: list[tuple[Any, ...]] = []
+
+    def cursor(self) -> _ServerSays:
+        return self
+
+    def execute(self, sql: str, *_: Any) -> None:
+        self.result = [(self.local_infile,)] if "@@local_infile" in sql else []
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.result[0] if self.result else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.result
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("local_infile", "tried"), [(0, False), (1, None)])
+def test_a_server_without_local_infile_is_not_asked(local_infile: int, tried: bool | None) -> None:
+    dialect = MySqlDialect()
+    dialect.prepare(_ServerSays(local_infile))
+    assert dialect.load_data is tried  # False: every batch goes as literals, no stage, no file
+
+
+def test_a_dialect_told_no_writes_literals(mariadb: Warehouse) -> None:
     table = spec(mariadb.name("server_off"))
-    with opened(mariadb, table, local_infile=True) as (conn, dialect), closing(conn.cursor()) as cur:
-        cur.execute("SELECT @@local_infile")
-        assert dialect.load_data is (None if cur.fetchone()[0] else False)
-        dialect.load_data = False  # what prepare() sets when the server has local_infile=OFF
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        dialect.load_data = False  # as prepare() leaves it on a server with local_infile=OFF
         rows = [row(f"u{i}", "c1", T0, float(i)) for i in range(N)]
-        assert upsert_counting(conn, dialect, table, rows)["Com_load"] == 0
+        assert upsert_counting(conn, dialect, table, rows) == {
+            "Com_load": 0,
+            "Com_insert": 1,
+            "Com_insert_select": 0,
+        }
     assert len(progress(mariadb, table.name)) == N
 
 
