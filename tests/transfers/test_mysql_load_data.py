@@ -236,3 +236,13 @@ def test_a_target_with_columns_of_its_own_takes_the_load(mariadb: Warehouse) -> 
     notes = mariadb.query(f"SELECT DISTINCT team_note FROM {table.name}")
     assert notes == [{"team_note": "none"}]
     assert len(progress(mariadb, table.name)) == N
+
+
+def test_the_load_commits_nothing_itself(mariadb: Warehouse) -> None:
+    # The state row commits with the batch: no statement of the load may commit implicitly.
+    table = spec(mariadb.name("rolled_back"))
+    with opened(mariadb, table, local_infile=True) as (conn, dialect), closing(conn.cursor()) as cur:
+        dialect.upsert(cur, table, [row(f"u{i}", "c1", T0, float(i)) for i in range(N)])
+        assert dialect.load_data is True
+        conn.rollback()
+    assert progress(mariadb, table.name) == {}
