@@ -3,7 +3,8 @@
 One class per way of upserting, chosen by the DbApiHook's ``dialect_name``:
 
 * :class:`SqliteDialect`, :class:`PostgresDialect` — ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``;
-* :class:`MySqlDialect` — ``INSERT ... ON DUPLICATE KEY UPDATE col = IF(newer, VALUES(col), col)``;
+* :class:`MySqlDialect` — ``INSERT ... ON DUPLICATE KEY UPDATE col = IF(newer, VALUES(col), col)``,
+  from a stage filled by ``LOAD DATA LOCAL INFILE`` where allowed;
 * :class:`StagedDialect` — any other database: rows go to a staging table, then
   ``DELETE`` the older target rows and ``INSERT`` the missing ones (plain SQL-92, e.g. Redshift);
 * :class:`MergeDialect` — the same staging table, then one ``MERGE`` (Snowflake, BigQuery, SQL Server).
@@ -26,12 +27,14 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import closing
 from typing import Any, ClassVar
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._bulk import chunks, mysql_values, newest_per_key
+from airflow_provider_smartarena.transfers._mysql_load import load_data_text
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
@@ -113,6 +116,10 @@ class Dialect:
     def tables(self, spec: TableSpec) -> list[TableSpec]:
         """The tables an upsert into ``spec`` needs (the target, plus any staging table)."""
         return [spec]
+
+    def connect(self, hook: Any) -> Any:
+        """Open the loader's connection through the DbApiHook ``hook``."""
+        return hook.get_conn()
 
     def prepare(self, connection: Any) -> None:
         """Learn what this server needs before any DDL (e.g. which collation it has). Not committed."""
@@ -404,12 +411,32 @@ _INDEX_BYTES = 3072
 _NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+#: MySQL-family errors meaning LOAD DATA LOCAL is disabled on the client or the server side.
+_LOCAL_INFILE_DISABLED = frozenset({1148, 3948, 3950, 4166})
+#: Fewer rows than this are written as literals: a stage's round trips would cost more.
+LOAD_DATA_MIN_ROWS = 100
+# A path LOAD DATA can name inside quotes as it is.
+_PLAIN_PATH_RE = re.compile(r"^[^'\\\x00]+$")
+
+
+def _errno(exc: BaseException) -> int | None:
+    # mysql-connector-python has .errno; mysqlclient and PyMySQL put it first in args.
+    errno = getattr(exc, "errno", None)
+    if errno is None and exc.args and isinstance(exc.args[0], int):
+        errno = exc.args[0]
+    return errno if isinstance(errno, int) else None
+
+
 class MySqlDialect(Dialect):
     """MySQL and MariaDB: ``ON DUPLICATE KEY UPDATE`` with a per-column newest-wins ``IF``.
 
     Tables are created ``utf8mb4`` with a binary NO PAD collation, so keys compare exactly; free text
     is ``LONGTEXT`` (a 1 MB course title fits); text keys are as long as InnoDB's 3072-byte index
     allows (768 characters for a one-column key, 384 each for two).
+
+    A batch is loaded with ``LOAD DATA LOCAL INFILE`` into a temporary stage, then upserted from it
+    in one ``INSERT ... SELECT``, where the server and the connection allow it (see
+    :meth:`connect`); else, and for a batch the stage would not take exactly, as multi-row literals.
     """
 
     name = "mysql"
@@ -421,8 +448,32 @@ class MySqlDialect(Dialect):
         "json": "LONGTEXT",
         "timestamp": "DATETIME(6)",
     }
+    # The API's dates and datetimes go as the text it sends (the server parses them, strictly):
+    # parsing each into a datetime to write it back as text cost a third of the client's work.
+    dates_as_text = True
     #: The collation of the tables created; :meth:`prepare` picks the server's NO PAD binary one.
     collation = "utf8mb4_nopad_bin"
+    #: Whether batches go through ``LOAD DATA LOCAL INFILE``: None until the first one tells,
+    #: False once the server (``local_infile``) or the connection refused it.
+    load_data: bool | None = None
+
+    def connect(self, hook: Any) -> Any:
+        """Open the connection with ``LOAD DATA LOCAL`` allowed on the client side when the hook
+        uses mysql-connector-python, which sends only a file its own statement names (so a server
+        cannot ask it for another file). Other clients keep the hook's ``local_infile`` (opt in with
+        ``sql_hook_params={"local_infile": True}``); without it batches are written as literals.
+        """
+        extra = getattr(hook, "connection_extra", None) or {}
+        if (
+            getattr(hook, "local_infile", None) is not False
+            or extra.get("client") != "mysql-connector-python"
+        ):
+            return hook.get_conn()
+        hook.local_infile = True
+        try:
+            return hook.get_conn()
+        finally:
+            hook.local_infile = False
 
     def prepare(self, connection: Any) -> None:
         names = ", ".join(f"'{name}'" for name in _NOPAD_BINARY)
@@ -432,6 +483,9 @@ class MySqlDialect(Dialect):
             cur.execute(
                 "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES')"
             )
+            cur.execute("SELECT @@local_infile")
+            if not int(cur.fetchone()[0] or 0):
+                self.load_data = False
             cur.execute(f"SHOW COLLATION WHERE Collation IN ({names})")
             available = {str(row[0]) for row in cur.fetchall()}
         # MySQL 5.7 has no NO PAD binary collation: keys differing only in trailing spaces merge there.
@@ -512,22 +566,25 @@ class MySqlDialect(Dialect):
                     ignores = " and ".join(merged + (["trailing spaces"] if pad else []))
                     raise _refuse(spec, name, f"its collation {c} ignores {ignores}", fix)
 
-    def upsert_sql(self, spec: TableSpec, values: str | None = None) -> str:
-        """The upsert of one row of placeholders, or of the rows of ``values`` (a ``VALUES`` list)."""
+    def upsert_sql(self, spec: TableSpec, values: str | None = None, *, source: str | None = None) -> str:
+        """The upsert of one row of placeholders, of the rows of ``values`` (a ``VALUES`` list), or
+        of the rows of the query ``source``."""
+        # From a query, the target's columns are named with the table: the source has the same names.
+        t = f"{spec.name}." if source else ""
         others = [c for c in spec.column_names if c not in spec.key]
         if spec.version:
             v = spec.version
             # MySQL evaluates the assignments left to right and later ones see the new values, so
             # the version column, which the condition reads, is assigned last.
             others = [c for c in others if c != v] + [v]
-            newer = f"{v} IS NULL OR VALUES({v}) >= {v}"
-            updates = ", ".join(f"{c} = IF({newer}, VALUES({c}), {c})" for c in others)
+            newer = f"{t}{v} IS NULL OR VALUES({v}) >= {t}{v}"
+            updates = ", ".join(f"{c} = IF({newer}, VALUES({c}), {t}{c})" for c in others)
         else:
             updates = ", ".join(f"{c} = VALUES({c})" for c in others)
-        values = values or f"({self._placeholders(len(spec.columns))})"
         cols = ", ".join(spec.column_names)
+        rows = source or f"VALUES {values or f'({self._placeholders(len(spec.columns))})'}"
         # VALUES(col) rather than a row alias: MariaDB has no row alias, MySQL 8 still accepts VALUES().
-        return f"INSERT INTO {spec.name} ({cols}) VALUES {values} ON DUPLICATE KEY UPDATE {updates}"
+        return f"INSERT INTO {spec.name} ({cols}) {rows} ON DUPLICATE KEY UPDATE {updates}"
 
     def upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> None:
         # One multi-row statement per packet, its values written as literals (see mysql_values).
@@ -539,6 +596,10 @@ class MySqlDialect(Dialect):
         rows = newest_per_key(spec, rows)
         if not rows:
             return
+        if self.load_data is not False and len(rows) >= LOAD_DATA_MIN_ROWS:
+            text = load_data_text(rows)
+            if text is not None and self._load_data_upsert(cursor, spec, text):
+                return
         limit = self.max_statement_bytes(cursor) - len(self.upsert_sql(spec))
         literals = mysql_values(rows)
         if literals is None:  # a value of a type not known here: the driver binds them
@@ -549,6 +610,51 @@ class MySqlDialect(Dialect):
         # Each tuple, plus the ", " that joins it to the next.
         for values in chunks(literals, limit, max_rows=len(literals), size=lambda text: len(text) + 2):
             cursor.execute(self.upsert_sql(spec, ", ".join(values)))
+
+    @staticmethod
+    def staging_name(spec: TableSpec) -> str:
+        # In the target's database (the connection may have no default one), named after the
+        # target's full name, within the 64-character limit.
+        schema, _, _ = spec.name.rpartition(".")
+        return f"{schema + '.' if schema else ''}smartarena_stage_{_digest(spec.name).hex()[:16]}"
+
+    def _load_data_upsert(self, cursor: Any, spec: TableSpec, text: bytes) -> bool:
+        """Load ``text`` (see :func:`load_data_text`) into a temporary stage and upsert the target
+        from it; False, with nothing written to the target, if the batch is for the literals.
+
+        Under ``LOCAL`` the server turns what strict mode refuses (a key too long, a bad date) into
+        warnings and loads what it could: a stage with any warning is not used, and the literals
+        then write the batch or fail with the server's reason, which the loader explains.
+        """
+        stage = self.staging_name(spec)
+        cols = ", ".join(spec.column_names)
+        # A new stage a batch: emptying one (DELETE) costs as much, TRUNCATE would commit.
+        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {stage}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {stage} LIKE {spec.name}")
+        with tempfile.NamedTemporaryFile(prefix="smartarena-load-", suffix=".tsv") as file:
+            if not _PLAIN_PATH_RE.match(file.name):
+                self.load_data = False
+                return False
+            file.write(text)
+            file.flush()
+            try:
+                cursor.execute(
+                    f"LOAD DATA LOCAL INFILE '{file.name}' INTO TABLE {stage} CHARACTER SET utf8mb4 "
+                    # Tab, backslash, newline: spelled in hex, else NO_BACKSLASH_ESCAPES changes them.
+                    f"FIELDS TERMINATED BY X'09' ESCAPED BY X'5C' LINES TERMINATED BY X'0A' ({cols})"
+                )
+            except Exception as exc:
+                if _errno(exc) not in _LOCAL_INFILE_DISABLED:
+                    raise
+                log.info("LOAD DATA LOCAL is disabled for this connection (%s): batches go as literals", exc)
+                self.load_data = False
+                return False
+        cursor.execute("SELECT @@warning_count")
+        if int(cursor.fetchone()[0]):
+            return False
+        cursor.execute(self.upsert_sql(spec, source=f"SELECT {cols} FROM {stage}"))
+        self.load_data = True
+        return True
 
     #: The server's ``max_allowed_packet`` (read once a connection, see :meth:`max_statement_bytes`).
     packet_bytes: int | None = None

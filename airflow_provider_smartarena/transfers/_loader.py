@@ -282,7 +282,7 @@ class SqlLoader:
         return self._connection
 
     def __enter__(self) -> SqlLoader:
-        self._connection = self.hook.get_conn()
+        self._connection = self.dialect.connect(self.hook)
         try:
             if getattr(self.hook, "supports_autocommit", False):
                 self.hook.set_autocommit(self._connection, False)

@@ -73,28 +73,32 @@ def test_a_batch_reaches_the_server_as_one_bulk_write(warehouse: Warehouse) -> N
     assert len(progress(warehouse, table.name)) == 500
 
 
+#: What the table holds before :func:`contested_batch` (u1 and u2), and what it holds after.
+CONTESTED_BEFORE = [row("u1", "c1", T0, 10), row("u2", "c1", T0, 20)]
+CONTESTED_AFTER = {("u1", "c1"): 11, ("u2", "c1"): 20, ("u3", "c1"): 31, ("u4", "c1"): 40}
+
+
+def contested_batch() -> list[tuple[Any, ...]]:
+    """A batch whose keys repeat, and meet rows of the table older and newer than theirs."""
+    later = T0 + dt.timedelta(hours=1)
+    return [
+        row("u1", "c1", later, 11),  # newer than the table: wins over the older duplicate after it
+        row("u1", "c1", T0, 12),
+        row("u2", "c1", T0 - dt.timedelta(days=1), 21),  # older than the table: never written
+        row("u3", "c1", T0, 30),  # equal versions: the later row, as row by row
+        row("u3", "c1", T0, 31),
+        row("u4", "c1", T0, 40),
+    ]
+
+
 def test_duplicates_in_one_upsert_keep_the_newest_and_of_equals_the_later(warehouse: Warehouse) -> None:
     table = spec(warehouse.name("dups"))
-    later = T0 + dt.timedelta(hours=1)
     with opened(warehouse, table) as (conn, dialect), closing(conn.cursor()) as cur:
-        dialect.upsert(cur, table, [row("u1", "c1", T0, 10), row("u2", "c1", T0, 20)])
+        dialect.upsert(cur, table, CONTESTED_BEFORE)
         conn.commit()
-        batch = [
-            row("u1", "c1", later, 11),  # newer than the table: wins over the older duplicate after it
-            row("u1", "c1", T0, 12),
-            row("u2", "c1", T0 - dt.timedelta(days=1), 21),  # older than the table: never written
-            row("u3", "c1", T0, 30),  # equal versions: the later row, as row by row
-            row("u3", "c1", T0, 31),
-            row("u4", "c1", T0, 40),
-        ]
-        dialect.upsert(cur, table, batch)
+        dialect.upsert(cur, table, contested_batch())
         conn.commit()
-    assert progress(warehouse, table.name) == {
-        ("u1", "c1"): 11,
-        ("u2", "c1"): 20,
-        ("u3", "c1"): 31,
-        ("u4", "c1"): 40,
-    }
+    assert progress(warehouse, table.name) == CONTESTED_AFTER
 
 
 AWKWARD = [

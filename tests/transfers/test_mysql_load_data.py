@@ -1,0 +1,248 @@
+"""MariaDB's bulk load: ``LOAD DATA LOCAL INFILE`` into a stage, and the literals when it is refused.
+
+The load must write exactly what the multi-row literals write (field by field), keep the upsert's
+semantics, and leave to the literals every batch it could not take exactly (a connection without
+``local_infile``, a value the stage would have cut or changed with only a warning).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import Any
+
+import pytest
+
+from airflow_provider_smartarena.transfers._dialects import LOAD_DATA_MIN_ROWS, MySqlDialect, get_dialect
+from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError, SqlLoader, ensure_table
+from airflow_provider_smartarena.transfers._mysql_load import load_data_text
+from airflow_provider_smartarena.transfers._schema import TableSpec
+from tests.transfers.conftest import Warehouse
+from tests.transfers.test_bulk_write import (
+    AWKWARD,
+    CONTESTED_AFTER,
+    CONTESTED_BEFORE,
+    T0,
+    contested_batch,
+    progress,
+    row,
+)
+from tests.transfers.test_dialects import spec
+
+N = LOAD_DATA_MIN_ROWS + 20
+
+
+@pytest.fixture
+def mariadb(warehouse: Warehouse) -> Warehouse:
+    if warehouse.kind != "mariadb":
+        pytest.skip("LOAD DATA LOCAL INFILE is the MySQL family's bulk load")
+    return warehouse
+
+
+@contextmanager
+def opened(
+    warehouse: Warehouse, table: TableSpec, *, local_infile: bool
+) -> Iterator[tuple[Any, MySqlDialect]]:
+    """A connection as the loader opens it (``local_infile``) or as the bare hook does."""
+    hook = warehouse.hook()
+    dialect = get_dialect(hook.dialect_name, hook.placeholder)
+    assert isinstance(dialect, MySqlDialect)
+    with closing(dialect.connect(hook) if local_infile else hook.get_conn()) as conn:
+        hook.set_autocommit(conn, False)
+        dialect.prepare(conn)
+        ensure_table(conn, dialect, table)
+        yield conn, dialect
+
+
+def statements(cur: Any) -> dict[str, int]:
+    cur.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Com_load', 'Com_insert', 'Com_insert_select')")
+    return {str(name): int(value) for name, value in cur.fetchall()}
+
+
+def upsert_counting(conn: Any, dialect: MySqlDialect, table: TableSpec, rows: list[Any]) -> dict[str, int]:
+    """Upsert ``rows`` and commit; the statements it took by kind."""
+    with closing(conn.cursor()) as cur:
+        before = statements(cur)
+        dialect.upsert(cur, table, rows)
+        after = statements(cur)
+    conn.commit()
+    return {name: after[name] - before[name] for name in after}
+
+
+# ---------------------------------------------------------------------- the file's text
+
+
+def test_the_text_escapes_what_ends_a_field_and_writes_null_as_backslash_n() -> None:
+    rows = [
+        ("plain", 1, 2.5, dt.date(2025, 1, 2), dt.datetime(2025, 1, 2, 3, 4, 5, 6), None),
+        ("tab\there\nnew \\ line", None, None, None, None, None),
+    ]
+    assert load_data_text(rows) == (
+        b"plain\t1\t2.5\t2025-01-02\t2025-01-02 03:04:05.000006\t\\N\n"
+        b"tab\\there\\nnew \\\\ line\t\\N\t\\N\t\\N\t\\N\t\\N\n"
+    )
+
+
+def test_the_text_writes_the_wall_clock_of_an_aware_datetime() -> None:
+    aware = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert load_data_text([(aware,), (None,)]) == b"2025-01-02 03:04:05\n\\N\n"
+
+
+@pytest.mark.parametrize("odd", [True, math.nan, math.inf, b"bytes", object()])
+def test_a_column_of_values_not_written_here_leaves_the_batch_to_the_literals(odd: Any) -> None:
+    assert load_data_text([("a", 1), ("b", odd)]) is None
+
+
+# ---------------------------------------------------------------------- on MariaDB
+
+
+def test_a_batch_is_loaded_into_a_stage_and_upserted_from_it(mariadb: Warehouse) -> None:
+    table = spec(mariadb.name("loaded"))
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        first = [*CONTESTED_BEFORE, *(row(f"f{i}", "c1", T0, float(i)) for i in range(N))]
+        assert upsert_counting(conn, dialect, table, first) == {
+            "Com_load": 1,
+            "Com_insert": 0,
+            "Com_insert_select": 1,
+        }
+        batch = [*contested_batch(), *(row(f"n{i}", "c1", T0, 5.0) for i in range(N))]
+        assert upsert_counting(conn, dialect, table, batch)["Com_load"] == 1
+    got = progress(mariadb, table.name)
+    assert len(got) == 4 + 2 * N
+    assert {key: got[key] for key in CONTESTED_AFTER} == CONTESTED_AFTER
+
+
+def test_the_load_writes_field_by_field_what_the_literals_write(mariadb: Warehouse) -> None:
+    texts = [*AWKWARD, "nul \x00 inside", "", "\\N", "NULL", "tab at end\t", "\\"]
+    rows = [
+        (
+            f"u{i}",
+            texts[i % len(texts)],
+            [None, 0.0, -1.5e-7, 1e300, 42.0][i % 5],
+            [None, texts[i % len(texts)], '{"a": [1, 2]}'][i % 3],
+            [None, dt.date(2025, 12, 31), dt.date(1, 1, 1)][i % 3],
+            T0 + dt.timedelta(microseconds=i),
+            dt.datetime(2025, 6, 1, 12, 0, 0, 123456),
+            None,
+        )
+        for i in range(N)
+    ]
+    tables = {path: spec(mariadb.name(f"via_{path}")) for path in ("load", "literals")}
+    for path, table in tables.items():
+        with (
+            opened(mariadb, table, local_infile=path == "load") as (conn, dialect),
+            closing(conn.cursor()) as cur,
+        ):
+            # What a backslash means in a quoted literal depends on sql_mode: neither path may care.
+            cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+            upsert_counting(conn, dialect, table, rows)
+            assert dialect.load_data is (path == "load")
+    order = "ORDER BY user_mapping_code, course_mapping_code"
+    loaded, literal = (mariadb.query(f"SELECT * FROM {t.name} {order}") for t in tables.values())
+    assert len(loaded) == N
+    assert loaded == literal
+    assert {r["course_mapping_code"] for r in loaded} == set(texts)
+
+
+def test_a_connection_without_local_infile_writes_literals(mariadb: Warehouse) -> None:
+    table = spec(mariadb.name("no_infile"))
+    rows = [row(f"u{i}", "c1", T0, float(i)) for i in range(N)]
+    with opened(mariadb, table, local_infile=False) as (conn, dialect):
+        assert upsert_counting(conn, dialect, table, rows) == {
+            "Com_load": 1,
+            "Com_insert": 1,
+            "Com_insert_select": 0,
+        }
+        assert dialect.load_data is False  # refused once: not tried again on this connection
+        assert upsert_counting(conn, dialect, table, rows)["Com_load"] == 0
+    assert len(progress(mariadb, table.name)) == N
+
+
+class _ServerSays:
+    """A DB-API connection whose server answers ``@@local_infile`` with ``local_infile``."""
+
+    def __init__(self, local_infile: int) -> None:
+        self.local_infile = local_infile
+        self.result: list[tuple[Any, ...]] = []
+
+    def cursor(self) -> _ServerSays:
+        return self
+
+    def execute(self, sql: str, *_: Any) -> None:
+        self.result = [(self.local_infile,)] if "@@local_infile" in sql else []
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.result[0] if self.result else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.result
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("local_infile", "tried"), [(0, False), (1, None)])
+def test_a_server_without_local_infile_is_not_asked(local_infile: int, tried: bool | None) -> None:
+    dialect = MySqlDialect()
+    dialect.prepare(_ServerSays(local_infile))
+    assert dialect.load_data is tried  # False: every batch goes as literals, no stage, no file
+
+
+def test_a_dialect_told_no_writes_literals(mariadb: Warehouse) -> None:
+    table = spec(mariadb.name("server_off"))
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        dialect.load_data = False  # as prepare() leaves it on a server with local_infile=OFF
+        rows = [row(f"u{i}", "c1", T0, float(i)) for i in range(N)]
+        assert upsert_counting(conn, dialect, table, rows) == {
+            "Com_load": 0,
+            "Com_insert": 1,
+            "Com_insert_select": 0,
+        }
+    assert len(progress(mariadb, table.name)) == N
+
+
+def test_a_key_the_stage_would_cut_is_refused_by_the_literals_and_named(mariadb: Warehouse) -> None:
+    # Under LOCAL the server cuts a key too long with only a warning: two long keys would merge.
+    table = spec(mariadb.name("long_key"))
+    long_key = "k" * 1000
+    records = [row(f"u{i}", "c1", T0, float(i)) for i in range(N)] + [
+        row(long_key + "a", "c1", T0, 1.0),
+        row(long_key + "b", "c1", T0, 2.0),
+    ]
+    hook = mariadb.hook()
+    refused = r"record \(user_mapping_code='kkk.*user_mapping_code"
+    with (  # noqa: PT012
+        pytest.raises(SmartArenaLoadError, match=refused),
+        SqlLoader(hook, table, tz=dt.UTC, extracted_at=T0, batch_size=10_000) as loader,
+    ):
+        for values in records:
+            loader.put(values[:2], values[5], values)
+        loader.flush()
+    assert mariadb.query(f"SELECT COUNT(*) AS n FROM {table.name}") == [{"n": 0}]
+
+
+def test_a_target_with_columns_of_its_own_takes_the_load(mariadb: Warehouse) -> None:
+    table = spec(mariadb.name("extra_load"))
+    mariadb.execute(
+        f"CREATE TABLE {table.name} (user_mapping_code VARCHAR(20) NOT NULL, course_mapping_code "
+        "VARCHAR(20) NOT NULL, team_note VARCHAR(20) DEFAULT 'none' NOT NULL, "
+        "PRIMARY KEY (user_mapping_code, course_mapping_code)) COLLATE utf8mb4_nopad_bin"
+    )
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        rows = [row(f"u{i}", "c1", T0, float(i)) for i in range(N)]
+        assert upsert_counting(conn, dialect, table, rows)["Com_load"] == 1
+    notes = mariadb.query(f"SELECT DISTINCT team_note FROM {table.name}")
+    assert notes == [{"team_note": "none"}]
+    assert len(progress(mariadb, table.name)) == N
+
+
+def test_the_load_commits_nothing_itself(mariadb: Warehouse) -> None:
+    # The state row commits with the batch: no statement of the load may commit implicitly.
+    table = spec(mariadb.name("rolled_back"))
+    with opened(mariadb, table, local_infile=True) as (conn, dialect), closing(conn.cursor()) as cur:
+        dialect.upsert(cur, table, [row(f"u{i}", "c1", T0, float(i)) for i in range(N)])
+        assert dialect.load_data is True
+        conn.rollback()
+    assert progress(mariadb, table.name) == {}
