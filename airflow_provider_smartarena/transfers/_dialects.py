@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._bulk import chunks, mysql_values, newest_per_key
-from airflow_provider_smartarena.transfers._mysql_load import load_data_text
+from airflow_provider_smartarena.transfers._bulk_text import bulk_text
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
@@ -306,6 +306,9 @@ class PostgresDialect(_OnConflictDialect):
 
     name = "postgresql"
     types = {**_COMMON_TYPES, "key": "TEXT", "text": "TEXT", "json": "TEXT"}
+    # The API's text goes to COPY as it came (the server parses it as it would a literal): parsing
+    # every date into a datetime for the driver to format it back cost a third of a row's CPU.
+    dates_as_text = True
 
     def clean(self, rows: Sequence[Row]) -> list[Row] | None:
         def strip(value: Any) -> Any:
@@ -397,6 +400,8 @@ class PostgresDialect(_OnConflictDialect):
         )
         # Empty at the start of every transaction; cleared anyway should a caller upsert twice in one.
         cursor.execute(f"DELETE FROM {stage}")
+        # psycopg's write_row is C code (4 µs a usercourse row with dates as text, against 7 µs
+        # for the same rows through bulk_text, which the MySQL family needs for LOAD DATA).
         with cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
             write_row = copy.write_row
             for row in rows:
@@ -597,7 +602,7 @@ class MySqlDialect(Dialect):
         if not rows:
             return
         if self.load_data is not False and len(rows) >= LOAD_DATA_MIN_ROWS:
-            text = load_data_text(rows)
+            text = bulk_text(rows)
             if text is not None and self._load_data_upsert(cursor, spec, text):
                 return
         limit = self.max_statement_bytes(cursor) - len(self.upsert_sql(spec))
@@ -619,7 +624,7 @@ class MySqlDialect(Dialect):
         return f"{schema + '.' if schema else ''}smartarena_stage_{_digest(spec.name).hex()[:16]}"
 
     def _load_data_upsert(self, cursor: Any, spec: TableSpec, text: bytes) -> bool:
-        """Load ``text`` (see :func:`load_data_text`) into a temporary stage and upsert the target
+        """Load ``text`` (see :func:`bulk_text`) into a temporary stage and upsert the target
         from it; False, with nothing written to the target, if the batch is for the literals.
 
         Under ``LOCAL`` the server turns what strict mode refuses (a key too long, a bad date) into

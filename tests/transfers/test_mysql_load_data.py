@@ -17,7 +17,7 @@ import pytest
 
 from airflow_provider_smartarena.transfers._dialects import LOAD_DATA_MIN_ROWS, MySqlDialect, get_dialect
 from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError, SqlLoader, ensure_table
-from airflow_provider_smartarena.transfers._mysql_load import load_data_text
+from airflow_provider_smartarena.transfers._bulk_text import bulk_text
 from airflow_provider_smartarena.transfers._schema import TableSpec
 from tests.transfers.conftest import Warehouse
 from tests.transfers.test_bulk_write import (
@@ -79,20 +79,45 @@ def test_the_text_escapes_what_ends_a_field_and_writes_null_as_backslash_n() -> 
         ("plain", 1, 2.5, dt.date(2025, 1, 2), dt.datetime(2025, 1, 2, 3, 4, 5, 6), None),
         ("tab\there\nnew \\ line", None, None, None, None, None),
     ]
-    assert load_data_text(rows) == (
+    assert bulk_text(rows) == (
         b"plain\t1\t2.5\t2025-01-02\t2025-01-02 03:04:05.000006\t\\N\n"
         b"tab\\there\\nnew \\\\ line\t\\N\t\\N\t\\N\t\\N\t\\N\n"
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("back\\N slash", b"back\\\\N slash"),  # a value's own \N is not a NULL
+        ("carriage\rreturn", b"carriage\\rreturn"),  # COPY would end the row at a bare CR
+        ("\\", b"\\\\"),
+        ("\t", b"\\t"),
+    ],
+)
+def test_a_value_holding_a_separator_or_escape_is_escaped_beside_nulls(value: str, written: bytes) -> None:
+    # The unescaped text is kept only when its tabs, newlines and backslashes are the layout's
+    # own: a NULL's backslash in another column must not hide the value's.
+    rows = [(value, None, 1), ("plain", None, 2)]
+    assert bulk_text(rows) == written + b"\t\\N\t1\nplain\t\\N\t2\n"
+
+
+def test_integers_of_any_size_and_constant_datetimes_are_written() -> None:
+    stamp = dt.datetime(2026, 12, 7, 13, 0, 0, 5)
+    rows = [(10**30, stamp, 1.5), (-(10**20), stamp, 2)]
+    assert bulk_text(rows) == (
+        b"1000000000000000000000000000000\t2026-12-07 13:00:00.000005\t1.5\n"
+        b"-100000000000000000000\t2026-12-07 13:00:00.000005\t2\n"
+    )
+
+
 def test_the_text_writes_the_wall_clock_of_an_aware_datetime() -> None:
     aware = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    assert load_data_text([(aware,), (None,)]) == b"2025-01-02 03:04:05\n\\N\n"
+    assert bulk_text([(aware,), (None,)]) == b"2025-01-02 03:04:05\n\\N\n"
 
 
 @pytest.mark.parametrize("odd", [True, math.nan, math.inf, b"bytes", object()])
 def test_a_column_of_values_not_written_here_leaves_the_batch_to_the_literals(odd: Any) -> None:
-    assert load_data_text([("a", 1), ("b", odd)]) is None
+    assert bulk_text([("a", 1), ("b", odd)]) is None
 
 
 # ---------------------------------------------------------------------- on MariaDB
