@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_smartarena.transfers._bulk_text import bulk_text
 from airflow_provider_smartarena.transfers._dialects import LOAD_DATA_MIN_ROWS, MySqlDialect, get_dialect
 from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError, SqlLoader, ensure_table
-from airflow_provider_smartarena.transfers._bulk_text import bulk_text
 from airflow_provider_smartarena.transfers._schema import TableSpec
 from tests.transfers.conftest import Warehouse
 from tests.transfers.test_bulk_write import (
