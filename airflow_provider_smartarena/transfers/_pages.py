@@ -25,6 +25,22 @@ T = TypeVar("T")
 _DONE = object()
 
 
+class ReadGauge:
+    """How often the consumer of :func:`prefetch` found no item ready: whether reading the API is
+    the slower side of a transfer (then the database's work can be hidden behind it)."""
+
+    def __init__(self) -> None:
+        self._share = 0.0  # of recent takes that waited, smoothed over about the last eight
+
+    def note(self, waited: bool) -> None:
+        """Count one take; ``waited`` if the consumer had to wait for it."""
+        self._share += (float(waited) - self._share) / 8
+
+    def reading_is_slower(self) -> bool:
+        """True while most recent takes waited for the API."""
+        return self._share >= 0.5
+
+
 def prefetch(
     iterator: Iterator[T],
     depth: int = 2,
@@ -32,6 +48,7 @@ def prefetch(
     budget: int = 0,
     weight: Callable[[T], int] | None = None,
     name: str = "smartarena-prefetch",
+    gauge: ReadGauge | None = None,
 ) -> Generator[T, None, None]:
     """Yield ``iterator``'s items, produced on a background thread ahead of the caller.
 
@@ -39,7 +56,7 @@ def prefetch(
     ``budget`` (by ``weight``): HTTP (on the thread) then overlaps with database writes (on the
     caller's thread), and memory stays bounded by ``depth`` items or ``budget`` plus one item. An
     exception on the thread is re-raised here; if the caller stops early, the thread stops and the
-    iterator is closed.
+    iterator is closed. ``gauge`` notes whether each item had to be waited for.
     """
     depth = max(1, depth)
     held: deque[Any] = deque()
@@ -76,6 +93,8 @@ def prefetch(
     def take() -> Any:
         nonlocal load
         with ready:
+            if gauge is not None:
+                gauge.note(not held)
             while not held:
                 ready.wait()
             item, heavy = held.popleft()
@@ -187,17 +206,20 @@ class PassResult:
 PageHandler = Callable[[Sequence[Any]], Iterable[Hashable | None]]
 
 
-def read_pass(pages: Iterator[Any], handle: PageHandler, *, read_ahead: int = 0) -> PassResult:
+def read_pass(
+    pages: Iterator[Any], handle: PageHandler, *, read_ahead: int = 0, gauge: ReadGauge | None = None
+) -> PassResult:
     """Feed every record of ``pages`` (hook ``Page`` objects) to ``handle``, watching for drift.
 
     :param read_ahead: records fetched ahead of ``handle`` (two pages at least). A batch's write
         holds ``handle`` up for a while; pages fetched meanwhile wait here rather than stall the
         fetching, so about a batch of records ahead keeps the requests flowing.
+    :param gauge: notes whether each page had to be waited for (see :class:`ReadGauge`).
     """
     monitor = DriftMonitor()
     result = PassResult()
     # closing(): if handle() raises, the fetching thread stops now, not when the generator is collected.
-    with closing(prefetch(pages, 2, budget=read_ahead, weight=_page_length)) as stream:
+    with closing(prefetch(pages, 2, budget=read_ahead, weight=_page_length, gauge=gauge)) as stream:
         for page in stream:
             result.pages += 1
             monitor.page(page.number, page.total, page.last_page)
@@ -220,15 +242,17 @@ def read_with_one_retry(
     between: Callable[[], None],
     log: logging.Logger | Any,
     read_ahead: int = 0,
+    gauge: ReadGauge | None = None,
 ) -> tuple[bool, list[PassResult]]:
     """Read a listing; if it drifted, call ``between()`` and read it once more.
 
     Returns ``(complete, passes)``: ``complete`` is True when a pass saw no drift, i.e. every
-    record that existed throughout the read was seen. ``read_ahead`` is :func:`read_pass`'s.
+    record that existed throughout the read was seen. ``read_ahead`` and ``gauge`` are
+    :func:`read_pass`'s.
     """
     passes: list[PassResult] = []
     for attempt in (1, 2):
-        result = read_pass(open_pages(), handle, read_ahead=read_ahead)
+        result = read_pass(open_pages(), handle, read_ahead=read_ahead, gauge=gauge)
         passes.append(result)
         if not result.drift:
             return True, passes

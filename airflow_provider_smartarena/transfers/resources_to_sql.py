@@ -27,6 +27,7 @@ from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBas
 from airflow_provider_smartarena.transfers._loader import SqlLoader
 from airflow_provider_smartarena.transfers._pages import (
     KeylessRecords,
+    ReadGauge,
     failing_as_incomplete,
     incomplete_read_error,
     read_with_one_retry,
@@ -118,6 +119,8 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
     def _run(self, hook: SmartArenaHook) -> dict[str, Any]:
         spec = dimension_spec(self.resource, self.table)
         endpoint = ENDPOINTS[self.resource]
+        # The database's work hides behind the API's latency while the API is the slower side.
+        gauge = ReadGauge()
         loader = SqlLoader(
             self.get_sql_hook(),
             spec,
@@ -127,6 +130,7 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
             dialect=self.sql_dialect,
             lock=f"the {self.resource} snapshot {self.table!r} of connection {self.smartarena_conn_id!r}",
             lock_timeout=self.lock_timeout,
+            write_behind=gauge.reading_is_slower,
         )
         with loader:
 
@@ -157,7 +161,12 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
 
             with failing_as_incomplete(endpoint.path, f"table {self.table}", self._kept()):
                 complete, passes = read_with_one_retry(
-                    open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size
+                    open_pages,
+                    handle,
+                    between=between,
+                    log=self.log,
+                    read_ahead=self.batch_size,
+                    gauge=gauge,
                 )
             marked: list[int] = []
 

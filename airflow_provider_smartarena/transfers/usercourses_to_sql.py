@@ -33,6 +33,7 @@ from airflow_provider_smartarena.transfers._base import SmartArenaSqlTransferBas
 from airflow_provider_smartarena.transfers._loader import SqlLoader
 from airflow_provider_smartarena.transfers._pages import (
     KeylessRecords,
+    ReadGauge,
     failing_as_incomplete,
     incomplete_read_error,
     read_with_one_retry,
@@ -280,6 +281,8 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         USER_COURSES.prepare(self._filters(), tz)
         for bound in (self.window_start, self.window_end):
             USER_COURSES.prepare({"updated_at": bound}, tz)
+        # The database's work hides behind the API's latency while the API is the slower side.
+        gauge = ReadGauge()
         loader = SqlLoader(
             self.get_sql_hook(),
             user_courses_spec(self.table),
@@ -291,6 +294,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             extra_tables=() if self.mode == "window" else (state_spec(self.state_table),),
             lock=self._lock_name(),
             lock_timeout=self.lock_timeout,
+            write_behind=gauge.reading_is_slower,
         )
         with loader:
             store = StateStore(loader.dialect, self.state_table, self.smartarena_conn_id, self.stream_name())
@@ -300,7 +304,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             bounds = self._bounds(previous, tz)
             stats = _Stats()
             with failing_as_incomplete(USER_COURSES.path, self._stream_label(), self._kept()):
-                complete = self._read(hook, loader, bounds, stats, previous, t0)
+                complete = self._read(hook, loader, bounds, stats, previous, t0, gauge)
             # A record without its key was not stored: the window is not covered, so the
             # watermark stays and no row is marked deleted (the keyless record may be any of them).
             covered = complete and not stats.keyless.count
@@ -348,6 +352,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
         stats: _Stats,
         previous: StreamState | None,
         t0: dt.datetime,
+        gauge: ReadGauge,
     ) -> bool:
         """Read the window (twice if it drifted) into the loader; True when a pass saw no drift."""
         if bounds.empty:
@@ -386,7 +391,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             )
 
         complete, passes = read_with_one_retry(
-            open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size
+            open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size, gauge=gauge
         )
         stats.passes = len(passes)
         for number, result in enumerate(passes, 1):

@@ -73,11 +73,11 @@ class _Trap:
 def install(kill_at: str) -> None:
     """Patch the loader so that the process SIGKILLs itself at ``kill_at``."""
     trap = _Trap(kill_at)
-    connection_property = SqlLoader.connection
+    real_open = SqlLoader._open  # what every write goes through, on the writer thread too
     real_put, real_flush = SqlLoader.put, SqlLoader.flush
 
     def connection(self: SqlLoader) -> Any:
-        return _CommitTrap(connection_property.fget(self), self, trap)  # type: ignore[attr-defined]
+        return _CommitTrap(real_open(self), self, trap)
 
     def put(self: SqlLoader, *args: Any, **kwargs: Any) -> bool:
         trap.row()
@@ -87,7 +87,7 @@ def install(kill_at: str) -> None:
         self._final_flush = then is not None  # type: ignore[attr-defined]
         real_flush(self, then)
 
-    SqlLoader.connection = property(connection)  # type: ignore[method-assign,assignment]
+    SqlLoader._open = connection  # type: ignore[method-assign]
     SqlLoader.put = put  # type: ignore[method-assign]
     SqlLoader.flush = flush  # type: ignore[method-assign]
 
