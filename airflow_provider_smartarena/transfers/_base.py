@@ -39,7 +39,7 @@ class SmartArenaSqlTransferBase(BaseOperator):
     :param sql_conn_id: the target database; any connection whose hook is a common-sql
         ``DbApiHook`` (SQLite, PostgreSQL, MySQL/MariaDB, Snowflake ...). (templated)
     :param table: the target table, optionally ``schema.table``; created if missing. (templated)
-    :param batch_size: rows per upsert statement and per transaction.
+    :param batch_size: the most rows per upsert statement and per transaction.
     :param sql_dialect: force the upsert flavour instead of the hook's dialect: ``"staged"``
         (staging table + delete/insert, any database) or ``"merge"`` (staging table + MERGE).
     :param sql_hook_params: extra keyword arguments for the database hook.

@@ -240,7 +240,7 @@ class SqlLoader:
     :param spec: the target table.
     :param tz: the server time zone (API datetimes are naive on its wall clock).
     :param extracted_at: the run's instant (UTC), stored in ``_extracted_at`` of every row written.
-    :param batch_size: rows per upsert and per transaction.
+    :param batch_size: the most rows per upsert and per transaction.
     :param dialect: force a dialect (``"staged"``, ``"merge"`` ...) instead of the hook's.
     :param extra_tables: more tables to create on entry (the state table).
     :param lock: the name of the writers' lock taken on entry, before any table is created, and
@@ -251,9 +251,10 @@ class SqlLoader:
         always, False for never. Such a batch is written as soon as it holds ``batch_size // 5``
         rows and the writer is idle, so the database's work hides behind the API's latency and the
         batch left for the end is small. Not where the dialect's connection cannot be used from
-        another thread (SQLite's, which runs in process anyway). While the caller is the slower
-        side, batches are full and written in its thread: a second thread then only adds
-        switching (10-15 % more CPU a record, measured at 0 ms).
+        another thread (SQLite's, which runs in process anyway). Full batches go to the writer
+        too while the server is the slower side (its part of the last write took more than twice
+        the client's). Otherwise, batches are full and written in the caller's thread: when the
+        client's own CPU is what limits, a second thread only adds switching.
     """
 
     def __init__(
@@ -291,6 +292,8 @@ class SqlLoader:
         self._writer: ThreadPoolExecutor | None = None
         #: The batch being written in the background and its number of rows.
         self._in_flight: tuple[Future[None], int] | None = None
+        #: Whether the last batch's write waited on the server longer than it ran here.
+        self._server_bound = False
         self.rows_written = 0
         self.batches = 0
         self.skipped_without_key = 0
@@ -398,7 +401,10 @@ class SqlLoader:
         self._pending[key] = (version, row)
         pending = len(self._pending)
         if pending >= self.batch_size:
-            self.flush()
+            if self._write_behind is not None and self._server_bound:
+                self._flush_behind()
+            else:
+                self.flush()
         elif (
             self._write_behind is not None
             and pending >= self._early_batch
@@ -463,6 +469,12 @@ class SqlLoader:
     def _commit(self, rows: list[Row], then: Callable[[Any], None] | None) -> None:
         """Write ``rows`` and run ``then`` in one transaction; on a refused batch, strip what the
         database cannot store and try once more, or name the row it refuses."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        self._commit_once(rows, then)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        self._server_bound = wall > 2 * cpu
+
+    def _commit_once(self, rows: list[Row], then: Callable[[Any], None] | None) -> None:
         try:
             self._write(rows, then)
         except Exception as exc:

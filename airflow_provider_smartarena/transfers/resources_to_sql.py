@@ -68,7 +68,8 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
     :param mark_deleted: set ``_deleted_at`` on rows the source no longer returns (not allowed
         with filters, which would make every filtered-out row look deleted).
     :param max_concurrency: pages fetched at once when the envelope tells the page count.
-    :param batch_size: rows per upsert and per transaction.
+    :param batch_size: the most rows per upsert and per transaction (smaller batches are written
+        early while the API is the slower side; see docs/extraction.md, "Write-behind").
     :param sql_dialect: force ``"staged"`` or ``"merge"`` upserts instead of the hook's dialect.
     """
 

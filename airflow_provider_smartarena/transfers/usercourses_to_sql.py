@@ -154,7 +154,8 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
     :param modules_data: include the course modules (the API's default). (templated)
     :param stream: name of the watermark in the state table; by default derived from the table
         and the filters, so differently filtered tasks keep separate watermarks. (templated)
-    :param batch_size: rows per upsert and per transaction.
+    :param batch_size: the most rows per upsert and per transaction (smaller batches are written
+        early while the API is the slower side; see docs/extraction.md, "Write-behind").
     :param sql_dialect: force ``"staged"`` or ``"merge"`` upserts instead of the hook's dialect.
     """
 

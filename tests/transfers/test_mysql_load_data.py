@@ -196,7 +196,7 @@ class _ServerSays:
         return self
 
     def execute(self, sql: str, *_: Any) -> None:
-        self.result = [(self.local_infile,)] if "@@local_infile" in sql else []
+        self.result = [(self.local_infile, "10.11.19-MariaDB")] if "@@local_infile" in sql else []
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self.result[0] if self.result else None
@@ -271,3 +271,64 @@ def test_the_load_commits_nothing_itself(mariadb: Warehouse) -> None:
         assert dialect.load_data is True
         conn.rollback()
     assert progress(mariadb, table.name) == {}
+
+
+def _indexes(warehouse: Warehouse, table: str) -> dict[str, list[str]]:
+    schema, _, name = table.rpartition(".")
+    got: dict[str, list[str]] = {}
+    for found in warehouse.query(
+        "SELECT index_name AS i, column_name AS c FROM information_schema.statistics "
+        f"WHERE table_schema = '{schema}' AND table_name = '{name}' ORDER BY index_name, seq_in_index"
+    ):
+        got.setdefault(str(found["i"]), []).append(str(found["c"]))
+    return got
+
+
+def test_tables_are_clustered_by_a_row_number_and_keyed_by_a_unique_index(mariadb: Warehouse) -> None:
+    # Keys arrive in no order: a natural primary key (InnoDB's row order) made every batch rewrite
+    # pages all over a large table; a growing row number appends, the UNIQUE key upserts the same.
+    table = spec(mariadb.name("clustered"))
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        upsert_counting(
+            conn, dialect, table, [*CONTESTED_BEFORE, *(row(f"f{i}", "c1", T0, 1.0) for i in range(N))]
+        )
+        upsert_counting(
+            conn, dialect, table, [*contested_batch(), *(row(f"f{i}", "c1", T0, 2.0) for i in range(N))]
+        )
+    assert _indexes(mariadb, table.name) == {
+        "PRIMARY": ["_row_id"],
+        "smartarena_key": ["user_mapping_code", "course_mapping_code"],
+    }
+    got = progress(mariadb, table.name)
+    assert len(got) == 4 + N  # the second batch updated by the unique key, it did not add rows
+    assert {key: got[key] for key in CONTESTED_AFTER} == CONTESTED_AFTER
+    assert all(got[(f"f{i}", "c1")] == 2.0 for i in range(N))
+
+
+def test_a_table_keyed_by_its_primary_key_still_takes_upserts(mariadb: Warehouse) -> None:
+    # As created before the row number (or by hand): the loader writes into it the same way.
+    table = spec(mariadb.name("natural_key"))
+    mariadb.execute(
+        f"CREATE TABLE {table.name} (user_mapping_code VARCHAR(384) NOT NULL, course_mapping_code "
+        "VARCHAR(384) NOT NULL, progress DOUBLE, modules LONGTEXT, access_end_date DATE, updated_at "
+        "DATETIME, _extracted_at DATETIME(6), _deleted_at DATETIME(6), "
+        "PRIMARY KEY (user_mapping_code, course_mapping_code)) COLLATE utf8mb4_nopad_bin"
+    )
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        upsert_counting(
+            conn, dialect, table, [*CONTESTED_BEFORE, *(row(f"f{i}", "c1", T0, 1.0) for i in range(N))]
+        )
+        assert upsert_counting(conn, dialect, table, contested_batch())["Com_insert"] == 1  # literals
+    got = progress(mariadb, table.name)
+    assert {key: got[key] for key in CONTESTED_AFTER} == CONTESTED_AFTER
+
+
+def test_a_server_refusing_the_stage_engine_gets_a_stage_like_the_target(mariadb: Warehouse) -> None:
+    table = spec(mariadb.name("engine_refused"))
+    with opened(mariadb, table, local_infile=True) as (conn, dialect):
+        assert dialect.stage_engine == "Aria"  # MariaDB's own non-transactional engine
+        dialect.stage_engine = "NoSuchEngine"
+        counts = upsert_counting(conn, dialect, table, [row(f"f{i}", "c1", T0, 3.0) for i in range(N)])
+        assert counts["Com_load"] == 1
+        assert dialect.stage_engine is None
+    assert len(progress(mariadb, table.name)) == N

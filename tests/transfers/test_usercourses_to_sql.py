@@ -146,20 +146,20 @@ class CrashingHookOperator(SmartArenaUserCoursesToSqlOperator):
 
 
 def crash_database_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
-    """Make the loader's transaction number ``batches + 1`` fail after writing, before its commit."""
-    real_flush = SqlLoader.flush
+    """Make the loader's transaction number ``batches + 1`` fail after writing, before its commit
+    (in the task's thread or on the loader's writer thread, wherever the batch is written)."""
+    real_commit = SqlLoader._commit
     calls = {"n": 0}
 
-    def flush(self: SqlLoader, then: Any = None) -> None:
+    def commit(self: SqlLoader, rows: Any, then: Any) -> None:
         calls["n"] += 1
         if calls["n"] > batches:
-            rows = [row for _, row in self._pending.values()]
-            with closing(self.connection.cursor()) as cursor:
+            with closing(self._open().cursor()) as cursor:
                 self.dialect.upsert(cursor, self.spec, rows)  # written, never committed
             raise CrashError("database connection lost")
-        real_flush(self, then)
+        real_commit(self, rows, then)
 
-    monkeypatch.setattr(SqlLoader, "flush", flush)
+    monkeypatch.setattr(SqlLoader, "_commit", commit)
 
 
 @pytest.mark.parametrize("where", ["api", "database"])
