@@ -420,8 +420,8 @@ class SqlLoader:
     def flush(self, then: Callable[[Any], None] | None = None) -> None:
         """Upsert the pending rows and run ``then(cursor)`` in one transaction, then commit.
 
-        With ``write_behind`` and no ``then``, the rows are committed in the background; any
-        other flush first waits for the batch in flight, and raises its failure.
+        Always in the caller's thread, once the batch in flight (see ``write_behind``) is
+        committed; a failure of that batch is raised here, before these rows are touched.
         """
         rows = self._take_pending()
         # Counted before ``then`` runs, so that what it records (the state's rows_written)
@@ -444,9 +444,9 @@ class SqlLoader:
         self._in_flight = (self._writer.submit(self._commit, rows, None), len(rows))
 
     def _take_pending(self) -> list[Row]:
+        self._settle()  # first: if the batch in flight failed, the pending rows stay pending
         rows = [row for _, row in self._pending.values()]
         self._pending.clear()
-        self._settle()
         return rows
 
     def _settle(self) -> None:
