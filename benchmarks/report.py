@@ -21,7 +21,8 @@ Both build `.venv-bench` first: the pins of `uv.lock` plus `benchmarks/requireme
 matplotlib, the HTTP provider), which never enter the provider's own environment. Without them the
 harness still runs (`.venv/bin/python -m benchmarks --mode quick`), marking dlt and the HttpHook
 loop n/a and drawing no charts. `--render-only .bench/figures-quick.json` rewrites the page from
-the last figures; `--only extraction,hook,sync,parse` runs a subset.
+the last figures; `--only extraction,hook,sync,parse` runs a subset (a narrowed run's figures go to
+`.bench/figures-<mode>-narrowed.json`, beside the whole run's).
 """
 
 METHOD = """\

@@ -189,7 +189,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     about["load_average_end"] = load_averages()
     about["cpu_s_all_processes"] = round(cpu_seconds(), 1)
     figures["machine"] = about
-    target = args.figures or ROOT / ".bench" / f"figures-{args.mode}.json"
+    # A narrowed run (a size, a contender) keeps its own file: it must not replace the figures the
+    # committed page was rendered from (--render-only rewrites that page from them).
+    kind = f"{args.mode}-narrowed" if narrowed else args.mode
+    target = args.figures or ROOT / ".bench" / f"figures-{kind}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(figures, indent=1))
     _log(f"figures in {target} ({about['elapsed_s'] / 60:.1f} min)")
