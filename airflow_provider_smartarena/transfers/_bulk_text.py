@@ -1,16 +1,16 @@
 """Bulk loads: a batch as tab-separated text, built column by column, for MySQL-family
-``LOAD DATA LOCAL INFILE`` and PostgreSQL's ``COPY ... FROM STDIN``.
+``LOAD DATA LOCAL INFILE``.
 
 A multi-row ``INSERT`` makes the server parse every value as SQL (about half of its work on a
-batch of usercourses), and the client write every value as a literal; a driver's row-by-row copy
-(psycopg's ``write_row``) converts every value in Python. Both servers read plain tab-separated
-fields instead, and here a batch's text is built a column at a time: the values of a column share
-a type, so one check decides how the whole column is written and C code (``join``, ``map``) does
-the rest, where a call a value cost more than the write itself.
+batch of usercourses), and the client write every value as a literal. ``LOAD DATA`` reads plain
+tab-separated fields instead, and here a batch's text is built a column at a time: the values of a
+column share a type, so one check decides how the whole column is written and C code (``join``,
+``map``) does the rest, where a call a value cost more than the write itself. (PostgreSQL's
+``COPY`` reads the same format, but psycopg's C ``write_row`` builds it faster than this does.)
 
-The format is what both read by default: tab between fields, newline after a row, ``\\N`` for
-NULL, backslash escapes (``\\\\``, ``\\t``, ``\\n``, ``\\r``; PostgreSQL would take a bare
-carriage return for the end of a row). A text column holding one of those is escaped value by value.
+The format is ``LOAD DATA``'s default: tab between fields, newline after a row, ``\\N`` for NULL,
+backslash escapes (``\\\\``, ``\\t``, ``\\n``, ``\\r``). A text column holding one of those is
+escaped value by value.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ def _escape(value: str) -> str:
 
 
 def _text(column: Sequence[Any], has_null: bool, escape: bool) -> Sequence[str]:
-    if escape and any(special in "".join(filter(None, column)) for special in _SPECIAL):
-        column = [v if v is None else _escape(v) for v in column]
+    if escape:
+        joined = "".join(filter(None, column))
+        if any(special in joined for special in _SPECIAL):
+            column = [v if v is None else _escape(v) for v in column]
     return [NULL if v is None else v for v in column] if has_null else column
 
 
@@ -100,12 +102,9 @@ def bulk_text(rows: Sequence[Row]) -> bytes | None:
     # looking, then the whole text is counted (C code, once) and written again, escaped, only when
     # it holds more of them than its own fields, rows and NULLs make.
     written = _joined(rows, escape=False)
-    if written is None:
-        return None
-    data, nulls = written
-    if not _as_laid_out(data, len(rows), len(rows[0]), nulls):
-        data, _ = _joined(rows, escape=True) or (b"", 0)
-    return data
+    if written is not None and not _as_laid_out(*written, len(rows), len(rows[0])):
+        written = _joined(rows, escape=True)  # the same columns: the same writers take them
+    return None if written is None else written[0]
 
 
 def _joined(rows: Sequence[Row], *, escape: bool) -> tuple[bytes, int] | None:
@@ -126,7 +125,7 @@ def _joined(rows: Sequence[Row], *, escape: bool) -> tuple[bytes, int] | None:
     return ("\n".join(map("\t".join, zip(*fields, strict=True))) + "\n").encode("utf-8"), nulls
 
 
-def _as_laid_out(data: bytes, rows: int, width: int, nulls: int) -> bool:
+def _as_laid_out(data: bytes, nulls: int, rows: int, width: int) -> bool:
     """True when ``data``'s tabs, newlines and backslashes are only those of its layout: the
     separators, and the backslash of each NULL's ``\\N`` (counted in bytes: ``bytes.count``
     looks for one byte with ``memchr``, several times faster than in a ``str``)."""
