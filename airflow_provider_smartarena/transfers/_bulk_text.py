@@ -1,26 +1,48 @@
-"""Bulk loads: a batch as tab-separated text, built column by column, for MySQL-family
-``LOAD DATA LOCAL INFILE``.
+"""Bulk loads: a batch as text for MySQL-family ``LOAD DATA LOCAL INFILE``.
 
 A multi-row ``INSERT`` makes the server parse every value as SQL (about half of its work on a
-batch of usercourses), and the client write every value as a literal. ``LOAD DATA`` reads plain
-tab-separated fields instead, and here a batch's text is built a column at a time: the values of a
-column share a type, so one check decides how the whole column is written and C code (``join``,
-``map``) does the rest, where a call a value cost more than the write itself. (PostgreSQL's
-``COPY`` reads the same format, but psycopg's C ``write_row`` builds it faster than this does.)
+batch of usercourses), and the client write every value as a literal; ``LOAD DATA`` reads fields.
+Two writers, the first that can write a batch exactly is used:
 
-The format is ``LOAD DATA``'s default: tab between fields, newline after a row, ``\\N`` for NULL,
-backslash escapes (``\\\\``, ``\\t``, ``\\n``, ``\\r``). A text column holding one of those is
-escaped value by value.
+* :func:`json_rows`: the batch as one JSON array, written by msgspec in C, which ``LOAD DATA``
+  reads as quoted, comma-separated fields once its ``null`` fields are spelled ``\\N``. Its checks
+  (types, escapes, nulls) are C calls over the whole batch too: about 5 µs a usercourse row,
+  against 9 µs for the tab-separated text (one 2-core machine).
+* :func:`bulk_text`: tab-separated text built a column at a time: the values of a column share a
+  type, so one check decides how the whole column is written and C code (``join``, ``map``) does
+  the rest. It takes what the first refuses (a datetime with a time zone, a control character).
+  The format is ``LOAD DATA``'s default: tab between fields, newline after a row, ``\\N`` for
+  NULL, backslash escapes (``\\\\``, ``\\t``, ``\\n``, ``\\r``).
+
+(PostgreSQL's ``COPY`` reads the tab-separated format too, but psycopg's C ``write_row`` builds it
+faster than either.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 Row = tuple[Any, ...]
+
+#: How ``LOAD DATA`` reads :func:`bulk_text`'s text (spelled in hex: NO_BACKSLASH_ESCAPES and
+#: ANSI_QUOTES leave it alone).
+TSV_FORMAT = "FIELDS TERMINATED BY X'09' ESCAPED BY X'5C' LINES TERMINATED BY X'0A'"
+#: How ``LOAD DATA`` reads :func:`json_rows`' text: ``"`` encloses text, in which a quote or a
+#: backslash is escaped by a backslash as in JSON; ``],[`` ends a row (inside quotes it is text).
+JSON_ROWS_FORMAT = (
+    "FIELDS TERMINATED BY X'2C' ENCLOSED BY X'22' ESCAPED BY X'5C' LINES TERMINATED BY X'5D2C5B'"
+)
+
+#: Rows written at a time. A batch's text whole is several MB, and every pass over it (write,
+#: check, split) then runs from memory rather than cache: 5000 usercourse rows cost 10 µs a row
+#: written whole, 5 to 6 µs in parts of 500 to 2000 (one 2-core machine with 1 MB of L2 a core).
+PART_ROWS = 500
 
 #: How ``LOAD DATA`` and ``COPY`` read a NULL field.
 NULL = "\\N"
@@ -93,6 +115,29 @@ _BY_TYPES: dict[frozenset[type], Callable[[Sequence[Any], bool, bool], Sequence[
 }
 
 
+def load_data_text(rows: Sequence[Row], rows_type: Any = None) -> tuple[list[bytes], str] | None:
+    """``rows`` as the parts of one ``LOAD DATA`` file and the clause that reads it: JSON rows where
+    ``rows_type`` (see :func:`row_type`) is given and every part can be written so, else
+    tab-separated text; None if neither writes every value exactly."""
+    parts = [rows[start : start + PART_ROWS] for start in range(0, len(rows), PART_ROWS)]
+    for writer, fields in ((_json_writer(rows_type), JSON_ROWS_FORMAT), (bulk_text, TSV_FORMAT)):
+        if writer is None:
+            continue
+        written = []
+        for part in parts:
+            text = writer(part)
+            if text is None:
+                break
+            written.append(text)
+        else:
+            return written, fields
+    return None
+
+
+def _json_writer(rows_type: Any) -> Callable[[Sequence[Row]], bytes | None] | None:
+    return None if rows_type is None else lambda part: json_rows(part, rows_type)
+
+
 def bulk_text(rows: Sequence[Row]) -> bytes | None:
     """``rows`` as UTF-8 tab-separated text (a ``LOAD DATA`` file, a ``COPY`` stream), or None if a
     column holds values of a type not written here (the caller writes such a batch another way)."""
@@ -135,3 +180,47 @@ def _as_laid_out(data: bytes, nulls: int, rows: int, width: int) -> bool:
         and data.count(b"\\") == nulls
         and b"\r" not in data
     )
+
+
+# ------------------------------------------------------------------ JSON rows
+
+_ENCODER = msgspec.json.Encoder()
+#: A datetime without a time zone: msgspec writes it ``YYYY-MM-DDTHH:MM:SS[.ffffff]``, the wall
+#: clock, which DATETIME reads as is (one with a zone would be written with its offset).
+NaiveDatetime = Annotated[dt.datetime, msgspec.Meta(tz=False)]
+# JSON escapes LOAD DATA reads otherwise: \f and \uXXXX (control characters) would be read as
+# the letters; \" \\ \b \n \r \t mean what they mean in JSON. A backslash of the text itself
+# followed by u or f is written \\u, \\f and matches too: such a batch only goes tab-separated.
+_UNREAD_ESCAPE = re.compile(rb"\\[uf]")
+
+
+def row_type(column_types: Sequence[Any]) -> Any:
+    """The type of rows :func:`json_rows` writes: each value of its column's type (``str``, ``int``,
+    ``float``, :data:`NaiveDatetime`) or None."""
+    return list[tuple[tuple(kind | None for kind in column_types)]]  # type: ignore[misc]
+
+
+def json_rows(rows: Sequence[Row], rows_type: Any) -> bytes | None:
+    """``rows`` as one JSON array, laid out for :data:`JSON_ROWS_FORMAT`; or None when a value is
+    not of its column's type in :func:`row_type` ``rows_type`` (booleans are not ints here), a
+    float is not finite, text holds a control character other than tab, newline, carriage return
+    and backspace, or the first column a NULL (the caller then writes the batch another way).
+
+    msgspec writes NULL as the bare word ``null``, which LOAD DATA would read as text; every one is
+    rewritten ``\\N`` once the text is known to hold ``,null`` exactly once per None, i.e. no text
+    holds it (a NaN, which msgspec also writes ``null``, makes one more).
+    """
+    if not rows or any(row[0] is None for row in rows):
+        return None
+    try:
+        msgspec.convert(rows, rows_type, strict=True)
+        data = _ENCODER.encode(rows)
+    except (msgspec.ValidationError, TypeError, ValueError, OverflowError):
+        return None
+    if _UNREAD_ESCAPE.search(data):
+        return None
+    # [[a,b],[c,d]] -> a,b],[c,d],[  (each row ends with the line terminator)
+    fields = data[2:-2].split(b",null")
+    if len(fields) - 1 != sum([row.count(None) for row in rows]):
+        return None
+    return b",\\N".join(fields) + b"],["

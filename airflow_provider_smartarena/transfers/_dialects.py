@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._bulk import chunks, mysql_values, newest_per_key
-from airflow_provider_smartarena.transfers._bulk_text import bulk_text
+from airflow_provider_smartarena.transfers._bulk_text import NaiveDatetime, load_data_text, row_type
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
@@ -471,6 +471,11 @@ class MySqlDialect(Dialect):
     #: like the target's (InnoDB, with its keys) once the server refused it.
     stage_engine: str | None = None
 
+    def __init__(self, placeholder: str = "%s") -> None:
+        super().__init__(placeholder)
+        #: The row type of JSON rows by the spec's columns (see :meth:`load_data_text`).
+        self._rows_types: dict[tuple[Column, ...], Any] = {}
+
     def connect(self, hook: Any) -> Any:
         """Open the connection with ``LOAD DATA LOCAL`` allowed on the client side when the hook
         uses mysql-connector-python, which sends only a file its own statement names (so a server
@@ -624,8 +629,8 @@ class MySqlDialect(Dialect):
         if not rows:
             return
         if self.load_data is not False and len(rows) >= LOAD_DATA_MIN_ROWS:
-            text = bulk_text(rows)
-            if text is not None and self._load_data_upsert(cursor, spec, text):
+            text = self.load_data_text(spec, rows)
+            if text is not None and self._load_data_upsert(cursor, spec, *text):
                 return
         limit = self.max_statement_bytes(cursor) - len(self.upsert_sql(spec))
         literals = mysql_values(rows)
@@ -645,9 +650,26 @@ class MySqlDialect(Dialect):
         schema, _, _ = spec.name.rpartition(".")
         return f"{schema + '.' if schema else ''}smartarena_stage_{_digest(spec.name).hex()[:16]}"
 
-    def _load_data_upsert(self, cursor: Any, spec: TableSpec, text: bytes) -> bool:
-        """Load ``text`` (see :func:`bulk_text`) into a temporary stage and upsert the target
-        from it; False, with nothing written to the target, if the batch is for the literals.
+    def load_data_text(self, spec: TableSpec, rows: Sequence[Row]) -> tuple[list[bytes], str] | None:
+        """``rows`` as the parts of a ``LOAD DATA`` file and the clause that reads it (JSON rows
+        where they can be written exactly, else tab-separated text; see ``_bulk_text``), or None."""
+        if spec.columns not in self._rows_types:
+            self._rows_types[spec.columns] = self._rows_type(spec)
+        return load_data_text(rows, self._rows_types[spec.columns])
+
+    def _rows_type(self, spec: TableSpec) -> Any:
+        """The row type :func:`json_rows` checks a batch of ``spec`` against, or None if a column
+        is of a type it does not write."""
+        dates = (str, str) if self.dates_as_text else (dt.date, NaiveDatetime)
+        python: dict[str, Any] = {"key": str, "text": str, "json": str, "int": int, "float": float}
+        python |= {"date": dates[0], "datetime": dates[1], "timestamp": NaiveDatetime}
+        kinds = [python.get(column.type) for column in spec.columns]
+        return None if None in kinds else row_type(kinds)
+
+    def _load_data_upsert(self, cursor: Any, spec: TableSpec, text: list[bytes], fields: str) -> bool:
+        """Load ``text`` (see :meth:`load_data_text`), read by ``fields``, into a temporary stage and
+        upsert the target from it; False, with nothing written to the target, if the batch is for
+        the literals.
 
         Under ``LOCAL`` the server turns what strict mode refuses (a key too long, a bad date) into
         warnings and loads what it could: a stage with any warning is not used, and the literals
@@ -662,13 +684,12 @@ class MySqlDialect(Dialect):
             if not _PLAIN_PATH_RE.match(file.name):
                 self.load_data = False
                 return False
-            file.write(text)
+            file.writelines(text)
             file.flush()
             try:
                 cursor.execute(
                     f"LOAD DATA LOCAL INFILE '{file.name}' INTO TABLE {stage} CHARACTER SET utf8mb4 "
-                    # Tab, backslash, newline: spelled in hex, else NO_BACKSLASH_ESCAPES changes them.
-                    f"FIELDS TERMINATED BY X'09' ESCAPED BY X'5C' LINES TERMINATED BY X'0A' ({cols})"
+                    f"{fields} ({cols})"
                 )
             except Exception as exc:
                 if _errno(exc) not in _LOCAL_INFILE_DISABLED:

@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_smartarena.transfers._bulk_text import bulk_text
+from airflow_provider_smartarena.transfers import _bulk_text
+from airflow_provider_smartarena.transfers._bulk_text import (
+    JSON_ROWS_FORMAT,
+    TSV_FORMAT,
+    NaiveDatetime,
+    bulk_text,
+    json_rows,
+    load_data_text,
+    row_type,
+)
 from airflow_provider_smartarena.transfers._dialects import LOAD_DATA_MIN_ROWS, MySqlDialect, get_dialect
 from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError, SqlLoader, ensure_table
 from airflow_provider_smartarena.transfers._schema import TableSpec
@@ -120,7 +129,115 @@ def test_a_column_of_values_not_written_here_leaves_the_batch_to_the_literals(od
     assert bulk_text([("a", 1), ("b", odd)]) is None
 
 
+# ---------------------------------------------------------------------- JSON rows
+
+TEXT_ROW = row_type([str, str, float, int, NaiveDatetime])
+
+#: Text JSON rows must carry exactly: what ends a field, a row or a quote there, and what looks
+#: like a NULL.
+JSON_TAKES = [
+    *(text for text in AWKWARD if "\x1a" not in text),
+    "a],[b",
+    '"],["',
+    '\\"',
+    '"',
+    'ends in a quote"',
+    "ends in a backslash \\",
+    "null",
+    "NULL",
+    "\\N",
+    "",
+    ",",
+    '","',
+    "tab\t newline\n cr\r backspace\b",
+    "[[x]]",
+    "\u2028 \x7f \u00e9",
+]
+
+
+def test_json_rows_are_one_json_array_read_as_quoted_fields() -> None:
+    stamp = dt.datetime(2026, 12, 7, 13, 0, 0, 5)
+    rows = [('a"b', None, 1.5, 2, stamp), ("c,null", "x", None, None, None)]
+    assert json_rows(rows[:1], TEXT_ROW) == b'"a\\"b",\\N,1.5,2,"2026-12-07T13:00:00.000005"],['
+    # Text holding ",null" would be taken for a NULL: such a batch is not written as JSON.
+    assert json_rows(rows, TEXT_ROW) is None
+    assert json_rows(rows[1:], row_type([str, str, float, int, NaiveDatetime])) is None
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        ("k", None, 1.0, True, None),  # a boolean is no int here: the servers spell them differently
+        ("k", None, math.nan, 1, None),  # msgspec writes NaN as null
+        ("k", None, math.inf, 1, None),
+        ("k", None, 1.0, 1, dt.datetime(2025, 1, 2, tzinfo=dt.UTC)),  # an offset DATETIME cannot keep
+        ("k", "form\ffeed", 1.0, 1, None),  # JSON's \f, which LOAD DATA reads as the letter f
+        ("k", "nul \x00 and \x01", 1.0, 1, None),  # \u0000: read as the letters
+        ("k", "C:\\users\\file", 1.0, 1, None),  # a backslash before u or f, to be safe
+        ("k", dt.date(2025, 1, 2), 1.0, 1, None),  # not the column's type
+        (None, None, 1.0, 1, None),  # NULL first: no comma before it
+    ],
+)
+def test_json_rows_leave_what_they_cannot_write_exactly_to_the_tab_separated_text(odd: Any) -> None:
+    rows = [("plain", None, 1.0, 1, None), odd]
+    assert json_rows(rows, TEXT_ROW) is None
+    written = load_data_text(rows, TEXT_ROW)
+    if written is not None:  # the tab-separated text takes the rest or says it cannot
+        assert written[1] == TSV_FORMAT
+        assert b"".join(written[0]) == bulk_text(rows)
+
+
+def test_a_batch_is_written_in_parts_in_one_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_bulk_text, "PART_ROWS", 2)
+    rows: list[tuple[Any, ...]] = [(f"k{i}", None, 1.0, i, None) for i in range(5)]
+    parts, fields = load_data_text(rows, TEXT_ROW) or ([], "")
+    assert fields == JSON_ROWS_FORMAT
+    assert [part.count(b"],[") for part in parts] == [2, 2, 1]
+    # One part JSON cannot write sends every part to the tab-separated text, read by one clause.
+    rows[4] = ("k4", "form\ffeed", 1.0, 4, None)
+    parts, fields = load_data_text(rows, TEXT_ROW) or ([], "")
+    assert fields == TSV_FORMAT
+    assert b"".join(parts) == bulk_text(rows)
+
+
 # ---------------------------------------------------------------------- on MariaDB
+
+
+def test_json_rows_load_field_by_field_what_the_literals_write(
+    mariadb: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_bulk_text, "PART_ROWS", 16)  # several parts, one file
+    texts = JSON_TAKES
+    rows = [
+        (
+            f"u{i}",
+            texts[i % len(texts)],
+            [None, 0.0, -1.5e-7, 1e300, 42.0, 3][i % 6],
+            [None, texts[i % len(texts)], '{"a": [1, null, "],["]}'][i % 3],
+            [None, "2025-12-31", "0001-01-01"][i % 3],  # dates as the API sends them (dates_as_text)
+            f"2025-01-02 10:{i // 60 % 60:02}:{i % 60:02}",
+            dt.datetime(2025, 6, 1, 12, 0, 0, 123456),
+            None,
+        )
+        for i in range(N)
+    ]
+    tables = {path: spec(mariadb.name(f"json_{path}")) for path in ("load", "literals")}
+    for path, table in tables.items():
+        with (
+            opened(mariadb, table, local_infile=path == "load") as (conn, dialect),
+            closing(conn.cursor()) as cur,
+        ):
+            assert (dialect.load_data_text(table, rows) or ([], ""))[1] == JSON_ROWS_FORMAT
+            cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES,ANSI_QUOTES')")
+            counts = upsert_counting(conn, dialect, table, rows)
+            assert counts["Com_insert"] == (path == "literals")  # else loaded, then INSERT ... SELECT
+            assert counts["Com_insert_select"] == (path == "load")
+    order = "ORDER BY user_mapping_code, course_mapping_code"
+    loaded, literal = (mariadb.query(f"SELECT * FROM {t.name} {order}") for t in tables.values())
+    assert len(loaded) == N
+    assert loaded == literal
+    assert {r["course_mapping_code"] for r in loaded} == set(texts)
+    assert {r["modules"] for r in loaded} == {None, *texts, '{"a": [1, null, "],["]}'}
 
 
 def test_a_batch_is_loaded_into_a_stage_and_upserted_from_it(mariadb: Warehouse) -> None:
