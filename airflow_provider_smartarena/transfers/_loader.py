@@ -1,26 +1,32 @@
 """The one loader both transfers share: create the table, upsert batches, commit with the state.
 
 A :class:`SqlLoader` holds one database connection for the whole run (one connection rather than
-one per batch: SQLite would otherwise reopen its file, PostgreSQL re-authenticate). Records are
+one per batch: SQLite would otherwise reopen its file, PostgreSQL re-authenticate), and one more
+for each writer thread where the dialect has several (see below). Records are
 turned into typed rows, collapsed by key within the pending batch (newest ``updated_at`` wins),
 and written with the dialect's upsert when the batch is full. Each batch is its own transaction;
 :meth:`SqlLoader.flush` can run more statements (the watermark, deletion marks) in the same one.
 
 With ``write_behind`` a database server's work on a batch (PostgreSQL's ``COPY`` and upsert,
 MariaDB's ``LOAD DATA`` and upsert: tens of milliseconds a batch) overlaps with the reading and
-building of the next one, on one writer thread: at most one batch is in flight, and the last
-batch, with the state, is always written by the caller's thread after the one in flight is
-committed, so a failure in the background surfaces before anything that needs a complete load.
+building of the next one, on a writer thread. Where the dialect allows more than one writer (the
+MySQL family, whose server works a connection's statements on one thread), batches go on
+connections of their own at once; two batches in flight never share a key, so every key's rows are
+committed in the order they arrived, as by one writer. The last batch, with the state, is always
+written by the caller's thread once every batch in flight is committed, so a failure in the
+background surfaces before anything that needs a complete load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +59,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 5000
 #: Seconds a run waits for another writer of the same stream (a nightly reconcile can take minutes).
 DEFAULT_LOCK_TIMEOUT = 600.0
+#: Times a batch is written again after the database chose it as a deadlock's victim (two writers'
+#: upserts can lock the same index gaps in opposite orders).
+DEADLOCK_RETRIES = 3
 
 
 def _existing_columns(connection: Any, spec: TableSpec) -> set[str]:
@@ -253,8 +262,9 @@ class SqlLoader:
         batch left for the end is small. Not where the dialect's connection cannot be used from
         another thread (SQLite's, which runs in process anyway). Full batches go to the writer
         too while the server is the slower side (its part of the last write took more than twice
-        the client's). Otherwise, batches are full and written in the caller's thread: when the
-        client's own CPU is what limits, a second thread only adds switching.
+        the client's), up to the dialect's ``writers`` at once, each on a connection of its own.
+        Otherwise, batches are full and written in the caller's thread: when the client's own CPU
+        is what limits, a second thread only adds switching.
     """
 
     def __init__(
@@ -290,8 +300,15 @@ class SqlLoader:
             self._write_behind = write_behind if callable(write_behind) else _always
         self._early_batch = max(1, batch_size // 5)
         self._writer: ThreadPoolExecutor | None = None
-        #: The batch being written in the background and its number of rows.
-        self._in_flight: tuple[Future[None], int] | None = None
+        self._writers = max(1, self.dialect.writers)
+        #: The batches being written in the background, oldest first: each with its number of
+        #: rows and its keys.
+        self._in_flight: list[tuple[Future[None], int, set[tuple[Any, ...]]]] = []
+        #: The connection a writer thread writes its batch on (see :meth:`_open`).
+        self._local = threading.local()
+        #: Connections opened for the writers (see :meth:`_start_writers`), and those not in use.
+        self._writer_connections: list[Any] = []
+        self._idle_connections: queue.SimpleQueue[Any] = queue.SimpleQueue()
         #: Whether the last batch's write waited on the server longer than it ran here.
         self._server_bound = False
         self.rows_written = 0
@@ -308,16 +325,28 @@ class SqlLoader:
         return self._open()
 
     def _open(self) -> Any:
+        """The connection of this thread: a writer's own, else the loader's."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
         if self._connection is None:
             raise RuntimeError("SqlLoader is not open; use it as a context manager")
         return self._connection
 
-    def __enter__(self) -> SqlLoader:
-        self._connection = self.dialect.connect(self.hook)
+    def _connect(self) -> Any:
+        connection = self.dialect.connect(self.hook)
         try:
             if getattr(self.hook, "supports_autocommit", False):
-                self.hook.set_autocommit(self._connection, False)
-            self.dialect.prepare(self._connection)
+                self.hook.set_autocommit(connection, False)
+            self.dialect.prepare(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def __enter__(self) -> SqlLoader:
+        self._connection = self._connect()
+        try:
             if self.lock is not None:
                 self._take_lock(self.lock)
             for spec in (*self.dialect.tables(self.spec), *self._extra_tables):
@@ -357,6 +386,13 @@ class SqlLoader:
         if self._writer is not None:
             self._writer.shutdown(wait=True)
             self._writer = None
+        writers, self._writer_connections = self._writer_connections, []
+        self._idle_connections = queue.SimpleQueue()
+        for writer in writers:  # each committed its batches; a failed one's transaction is dropped
+            try:
+                writer.close()
+            except Exception as exc:
+                log.debug("closing a writer's connection: %s", exc)
         connection, self._connection = self._connection, None
         release, self._release = self._release, None
         if connection is None:
@@ -415,7 +451,7 @@ class SqlLoader:
         return False
 
     def _writer_idle(self) -> bool:
-        return self._in_flight is None or self._in_flight[0].done()
+        return sum(not future.done() for future, _, _ in self._in_flight) < self._writers
 
     def flush(self, then: Callable[[Any], None] | None = None) -> None:
         """Upsert the pending rows and run ``then(cursor)`` in one transaction, then commit.
@@ -436,25 +472,89 @@ class SqlLoader:
             self._committed(len(rows))
 
     def _flush_behind(self) -> None:
-        """Hand the pending rows to the writer thread, which is idle (see ``write_behind``)."""
-        rows = self._take_pending()
+        """Hand the pending rows to a writer thread (see ``write_behind``), once fewer than the
+        dialect's ``writers`` batches are in flight and none of them shares a key with these."""
+        keys = set(self._pending)
+        while True:
+            self._settle_done()  # first: if one failed, the pending rows stay pending
+            sharing = [future for future, _, held in self._in_flight if not keys.isdisjoint(held)]
+            if not sharing and len(self._in_flight) < self._writers:
+                break
+            wait(sharing or [future for future, _, _ in self._in_flight], return_when=FIRST_COMPLETED)
+        rows = self._take_rows()
         self.rows_written += len(rows)
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="smartarena-writer")
-        self._in_flight = (self._writer.submit(self._commit, rows, None), len(rows))
+            self._start_writers()
+        assert self._writer is not None
+        future = self._writer.submit(self._commit_behind, rows)
+        self._in_flight.append((future, len(rows), keys))
+
+    def _start_writers(self) -> None:
+        """One writer on the loader's connection (the caller's thread leaves it alone while a
+        batch is in flight), or the dialect's ``writers``, each on a connection of its own."""
+        opened: list[Any] = []
+        if self._writers > 1:
+            try:
+                while len(opened) < self._writers:
+                    opened.append(self._connect())
+            except Exception as exc:  # e.g. max_user_connections: fewer writers, the same rows
+                log.warning(
+                    "%s: %d of %d writers' connections opened (%s)",
+                    self.spec.name,
+                    len(opened),
+                    self._writers,
+                    _first_line(exc),
+                )
+        self._writer_connections = opened
+        self._writers = max(1, len(opened))
+        for connection in opened or [self._open()]:
+            self._idle_connections.put(connection)
+        self._writer = ThreadPoolExecutor(self._writers, thread_name_prefix="smartarena-writer")
+
+    def _commit_behind(self, rows: list[Row]) -> None:
+        # Never waits: no more batches are in flight than there are connections.
+        connection = self._idle_connections.get_nowait()
+        self._local.connection = connection
+        try:
+            self._commit(rows, None)
+        finally:
+            self._local.connection = None
+            self._idle_connections.put(connection)
 
     def _take_pending(self) -> list[Row]:
-        self._settle()  # first: if the batch in flight failed, the pending rows stay pending
+        self._settle()  # first: if a batch in flight failed, the pending rows stay pending
+        return self._take_rows()
+
+    def _take_rows(self) -> list[Row]:
         rows = [row for _, row in self._pending.values()]
         self._pending.clear()
         return rows
 
     def _settle(self) -> None:
-        """Wait for the batch in flight, if any; raise its failure (its rows were not written)."""
-        if self._in_flight is None:
-            return
-        future, count = self._in_flight
-        self._in_flight = None
+        """Wait for every batch in flight; raise the first failure (its rows were not written)."""
+        failure: BaseException | None = None
+        while self._in_flight:
+            try:
+                self._settle_oldest()
+            except BaseException as exc:
+                if failure is None:
+                    failure = exc
+                else:
+                    log.debug("another background batch failed too: %s", exc)
+        if failure is not None:
+            raise failure
+
+    def _settle_done(self) -> None:
+        """Settle the batches in flight that are committed or failed, whichever their order."""
+        for entry in [entry for entry in self._in_flight if entry[0].done()]:
+            self._in_flight.remove(entry)
+            self._settle_batch(entry)
+
+    def _settle_oldest(self) -> None:
+        self._settle_batch(self._in_flight.pop(0))
+
+    def _settle_batch(self, entry: tuple[Future[None], int, set[tuple[Any, ...]]]) -> None:
+        future, count, _ = entry
         try:
             future.result()
         except BaseException:
@@ -476,7 +576,7 @@ class SqlLoader:
 
     def _commit_once(self, rows: list[Row], then: Callable[[Any], None] | None) -> None:
         try:
-            self._write(rows, then)
+            self._write_retrying(rows, then)
         except Exception as exc:
             if not rows or not _is_data_error(exc):
                 raise
@@ -493,6 +593,18 @@ class SqlLoader:
                     raise
                 self._open().rollback()
                 raise self._explain_failure(cleaned, again) from again
+
+    def _write_retrying(self, rows: list[Row], then: Callable[[Any], None] | None) -> None:
+        """:meth:`_write`, again after a deadlock the database rolled the batch back for."""
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                self._write(rows, then)
+                return
+            except Exception as exc:
+                if attempt == DEADLOCK_RETRIES or not self.dialect.is_deadlock(exc):
+                    raise
+                self._open().rollback()
+                log.info("%s: a batch was a deadlock's victim; writing it again", self.spec.name)
 
     def _write(self, rows: list[Row], then: Callable[[Any], None] | None) -> None:
         connection = self._open()  # on the writer thread too: never wait for itself
