@@ -2,7 +2,7 @@
 
 A :class:`SqlLoader` holds one database connection for the whole run (one connection rather than
 one per batch: SQLite would otherwise reopen its file, PostgreSQL re-authenticate), and one more
-for each writer thread where the dialect has several (see below). Records are
+for each writer beyond the first where the dialect has several (see below). Records are
 turned into typed rows, collapsed by key within the pending batch (newest ``updated_at`` wins),
 and written with the dialect's upsert when the batch is full. Each batch is its own transaction;
 :meth:`SqlLoader.flush` can run more statements (the watermark, deletion marks) in the same one.
@@ -11,7 +11,7 @@ With ``write_behind`` a database server's work on a batch (PostgreSQL's ``COPY``
 MariaDB's ``LOAD DATA`` and upsert: tens of milliseconds a batch) overlaps with the reading and
 building of the next one, on a writer thread. Where the dialect allows more than one writer (the
 MySQL family, whose server works a connection's statements on one thread), batches go on
-connections of their own at once; two batches in flight never share a key, so every key's rows are
+several connections at once; two batches in flight never share a key, so every key's rows are
 committed in the order they arrived, as by one writer. The last batch, with the state, is always
 written by the caller's thread once every batch in flight is committed, so a failure in the
 background surfaces before anything that needs a complete load.
@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import closing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
@@ -301,14 +300,12 @@ class SqlLoader:
         self._early_batch = max(1, batch_size // 5)
         self._writer: ThreadPoolExecutor | None = None
         self._writers = max(1, self.dialect.writers)
-        #: The batches being written in the background, oldest first: each with its number of
-        #: rows and its keys.
-        self._in_flight: list[tuple[Future[None], int, set[tuple[Any, ...]]]] = []
+        #: The batches being written in the background, oldest first.
+        self._in_flight: list[_InFlight] = []
         #: The connection a writer thread writes its batch on (see :meth:`_open`).
         self._local = threading.local()
-        #: Connections opened for the writers (see :meth:`_start_writers`), and those not in use.
+        #: Connections opened for writers beyond the first, which writes on the loader's own.
         self._writer_connections: list[Any] = []
-        self._idle_connections: queue.SimpleQueue[Any] = queue.SimpleQueue()
         #: Whether the last batch's write waited on the server longer than it ran here.
         self._server_bound = False
         self.rows_written = 0
@@ -387,7 +384,6 @@ class SqlLoader:
             self._writer.shutdown(wait=True)
             self._writer = None
         writers, self._writer_connections = self._writer_connections, []
-        self._idle_connections = queue.SimpleQueue()
         for writer in writers:  # each committed its batches; a failed one's transaction is dropped
             try:
                 writer.close()
@@ -438,7 +434,7 @@ class SqlLoader:
         pending = len(self._pending)
         if pending >= self.batch_size:
             if self._write_behind is not None and self._server_bound:
-                self._flush_behind()
+                self._flush_behind(self._writers)
             else:
                 self.flush()
         elif (
@@ -447,11 +443,11 @@ class SqlLoader:
             and self._writer_idle()
             and self._write_behind()
         ):
-            self._flush_behind()
+            self._flush_behind(1)  # the server keeps up: one writer, on the loader's connection
         return False
 
     def _writer_idle(self) -> bool:
-        return sum(not future.done() for future, _, _ in self._in_flight) < self._writers
+        return all(entry.future.done() for entry in self._in_flight)
 
     def flush(self, then: Callable[[Any], None] | None = None) -> None:
         """Upsert the pending rows and run ``then(cursor)`` in one transaction, then commit.
@@ -471,55 +467,51 @@ class SqlLoader:
         if rows:
             self._committed(len(rows))
 
-    def _flush_behind(self) -> None:
-        """Hand the pending rows to a writer thread (see ``write_behind``), once fewer than the
-        dialect's ``writers`` batches are in flight and none of them shares a key with these."""
+    def _flush_behind(self, writers: int) -> None:
+        """Hand the pending rows to a writer thread (see ``write_behind``) once fewer than
+        ``writers`` batches are in flight and none of them shares a key with these."""
         keys = set(self._pending)
+        self._open_writers(writers)
         while True:
             self._settle_done()  # first: if one failed, the pending rows stay pending
-            sharing = [future for future, _, held in self._in_flight if not keys.isdisjoint(held)]
-            if not sharing and len(self._in_flight) < self._writers:
+            sharing = [entry.future for entry in self._in_flight if not keys.isdisjoint(entry.keys)]
+            if not sharing and len(self._in_flight) < min(writers, self._writers):
                 break
-            wait(sharing or [future for future, _, _ in self._in_flight], return_when=FIRST_COMPLETED)
+            wait(sharing or [entry.future for entry in self._in_flight], return_when=FIRST_COMPLETED)
+        busy = [entry.connection for entry in self._in_flight]
+        connection = next(
+            c for c in (self._open(), *self._writer_connections) if all(c is not b for b in busy)
+        )
         rows = self._take_rows()
         self.rows_written += len(rows)
         if self._writer is None:
-            self._start_writers()
-        assert self._writer is not None
-        future = self._writer.submit(self._commit_behind, rows)
-        self._in_flight.append((future, len(rows), keys))
+            self._writer = ThreadPoolExecutor(self._writers, thread_name_prefix="smartarena-writer")
+        future = self._writer.submit(self._commit_on, connection, rows)
+        self._in_flight.append(_InFlight(future, len(rows), keys, connection))
 
-    def _start_writers(self) -> None:
-        """One writer on the loader's connection (the caller's thread leaves it alone while a
-        batch is in flight), or the dialect's ``writers``, each on a connection of its own."""
-        opened: list[Any] = []
-        if self._writers > 1:
+    def _open_writers(self, writers: int) -> None:
+        """Open the connections of ``writers`` writers: the first writes on the loader's own
+        connection (this thread leaves it alone while a batch is in flight), each other on one
+        of its own, opened here (fewer writers where the server refuses more connections)."""
+        while 1 + len(self._writer_connections) < min(writers, self._writers):
             try:
-                while len(opened) < self._writers:
-                    opened.append(self._connect())
+                self._writer_connections.append(self._connect())
             except Exception as exc:  # e.g. max_user_connections: fewer writers, the same rows
+                self._writers = 1 + len(self._writer_connections)
                 log.warning(
-                    "%s: %d of %d writers' connections opened (%s)",
+                    "%s: %d writer(s) instead of %d: another connection was refused (%s)",
                     self.spec.name,
-                    len(opened),
                     self._writers,
+                    self.dialect.writers,
                     _first_line(exc),
                 )
-        self._writer_connections = opened
-        self._writers = max(1, len(opened))
-        for connection in opened or [self._open()]:
-            self._idle_connections.put(connection)
-        self._writer = ThreadPoolExecutor(self._writers, thread_name_prefix="smartarena-writer")
 
-    def _commit_behind(self, rows: list[Row]) -> None:
-        # Never waits: no more batches are in flight than there are connections.
-        connection = self._idle_connections.get_nowait()
+    def _commit_on(self, connection: Any, rows: list[Row]) -> None:
         self._local.connection = connection
         try:
             self._commit(rows, None)
         finally:
             self._local.connection = None
-            self._idle_connections.put(connection)
 
     def _take_pending(self) -> list[Row]:
         self._settle()  # first: if a batch in flight failed, the pending rows stay pending
@@ -546,15 +538,15 @@ class SqlLoader:
 
     def _settle_done(self) -> None:
         """Settle the batches in flight that are committed or failed, whichever their order."""
-        for entry in [entry for entry in self._in_flight if entry[0].done()]:
+        for entry in [entry for entry in self._in_flight if entry.future.done()]:
             self._in_flight.remove(entry)
             self._settle_batch(entry)
 
     def _settle_oldest(self) -> None:
         self._settle_batch(self._in_flight.pop(0))
 
-    def _settle_batch(self, entry: tuple[Future[None], int, set[tuple[Any, ...]]]) -> None:
-        future, count, _ = entry
+    def _settle_batch(self, entry: _InFlight) -> None:
+        future, count = entry.future, entry.rows
         try:
             future.result()
         except BaseException:
@@ -681,6 +673,16 @@ class SqlLoader:
 
 def _always() -> bool:
     return True
+
+
+class _InFlight(NamedTuple):
+    """A batch being written in the background."""
+
+    future: Future[None]
+    rows: int
+    keys: set[tuple[Any, ...]]
+    #: The connection it is written on (the loader's own or a writer's).
+    connection: Any
 
 
 class SmartArenaLockError(SmartArenaError):
