@@ -80,6 +80,27 @@ def upsert_counting(conn: Any, dialect: MySqlDialect, table: TableSpec, rows: li
     return {name: after[name] - before[name] for name in after}
 
 
+def loaded_both_ways(
+    mariadb: Warehouse, rows: list[Any], name: str, sql_mode: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``rows`` upserted into one table through LOAD DATA and into another as literals, with
+    ``sql_mode`` added to the session's; each table's rows, in key order."""
+    tables = {path: spec(mariadb.name(f"{name}_{path}")) for path in ("load", "literals")}
+    for path, table in tables.items():
+        with (
+            opened(mariadb, table, local_infile=path == "load") as (conn, dialect),
+            closing(conn.cursor()) as cur,
+        ):
+            cur.execute(f"SET SESSION sql_mode = CONCAT(@@sql_mode, ',{sql_mode}')")
+            counts = upsert_counting(conn, dialect, table, rows)
+            assert dialect.load_data is (path == "load")
+            assert counts["Com_insert"] == (path == "literals")  # else loaded, then INSERT ... SELECT
+            assert counts["Com_insert_select"] == (path == "load")
+    order = "ORDER BY user_mapping_code, course_mapping_code"
+    loaded, literal = (mariadb.query(f"SELECT * FROM {t.name} {order}") for t in tables.values())
+    return loaded, literal
+
+
 # ---------------------------------------------------------------------- the file's text
 
 
@@ -221,19 +242,8 @@ def test_json_rows_load_field_by_field_what_the_literals_write(
         )
         for i in range(N)
     ]
-    tables = {path: spec(mariadb.name(f"json_{path}")) for path in ("load", "literals")}
-    for path, table in tables.items():
-        with (
-            opened(mariadb, table, local_infile=path == "load") as (conn, dialect),
-            closing(conn.cursor()) as cur,
-        ):
-            assert (dialect.load_data_text(table, rows) or ([], ""))[1] == JSON_ROWS_FORMAT
-            cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES,ANSI_QUOTES')")
-            counts = upsert_counting(conn, dialect, table, rows)
-            assert counts["Com_insert"] == (path == "literals")  # else loaded, then INSERT ... SELECT
-            assert counts["Com_insert_select"] == (path == "load")
-    order = "ORDER BY user_mapping_code, course_mapping_code"
-    loaded, literal = (mariadb.query(f"SELECT * FROM {t.name} {order}") for t in tables.values())
+    assert (MySqlDialect().load_data_text(spec("t"), rows) or ([], ""))[1] == JSON_ROWS_FORMAT
+    loaded, literal = loaded_both_ways(mariadb, rows, "json", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES")
     assert len(loaded) == N
     assert loaded == literal
     assert {r["course_mapping_code"] for r in loaded} == set(texts)
@@ -271,18 +281,9 @@ def test_the_load_writes_field_by_field_what_the_literals_write(mariadb: Warehou
         )
         for i in range(N)
     ]
-    tables = {path: spec(mariadb.name(f"via_{path}")) for path in ("load", "literals")}
-    for path, table in tables.items():
-        with (
-            opened(mariadb, table, local_infile=path == "load") as (conn, dialect),
-            closing(conn.cursor()) as cur,
-        ):
-            # What a backslash means in a quoted literal depends on sql_mode: neither path may care.
-            cur.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
-            upsert_counting(conn, dialect, table, rows)
-            assert dialect.load_data is (path == "load")
-    order = "ORDER BY user_mapping_code, course_mapping_code"
-    loaded, literal = (mariadb.query(f"SELECT * FROM {t.name} {order}") for t in tables.values())
+    assert (MySqlDialect().load_data_text(spec("t"), rows) or ([], ""))[1] == TSV_FORMAT  # dates as objects
+    # What a backslash means in a quoted literal depends on sql_mode: neither path may care.
+    loaded, literal = loaded_both_ways(mariadb, rows, "via", "NO_BACKSLASH_ESCAPES")
     assert len(loaded) == N
     assert loaded == literal
     assert {r["course_mapping_code"] for r in loaded} == set(texts)
