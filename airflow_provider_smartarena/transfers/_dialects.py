@@ -93,8 +93,8 @@ class Dialect:
     dates_as_text: bool = False
     #: The connection may be used from another thread (one at a time): see SqlLoader's write_behind.
     write_behind: bool = False
-    #: Batches written at once, each on a connection of its own, while the server is the slower
-    #: side (see SqlLoader's write_behind).
+    #: Batches written at once while the server is the slower side, the first on the run's
+    #: connection and each other on one of its own (see SqlLoader's write_behind).
     writers: int = 1
 
     def __init__(self, placeholder: str = "%s") -> None:
