@@ -58,6 +58,9 @@ class Cell:
 class Plan:
     cells: list[Cell]
     contenders: list[str] = field(default_factory=lambda: list(ALL_CONTENDERS))
+    #: Contenders run in a cell's first repetition only: the slow loops the others are compared
+    #: with, whose runs last long enough that one is already steady.
+    once: list[str] = field(default_factory=list)
 
 
 def _sizes(records: int) -> dict[str, Any]:
@@ -120,7 +123,12 @@ def _warm(sandbox: Any, records: int) -> None:
 
 
 def _run_cell(
-    cell: Cell, workers: dict[str, Worker], sandbox: Any, workdir: Path, log: Callable[[str], None]
+    cell: Cell,
+    workers: dict[str, Worker],
+    sandbox: Any,
+    workdir: Path,
+    log: Callable[[str], None],
+    once: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     _warm(sandbox, cell.records)
@@ -128,6 +136,8 @@ def _run_cell(
         sandbox.set_faults(latency_ms=latency, envelope="laravel", page_size=PAGE_SIZE)
         for rep in range(reps):
             for name in alternate(list(workers), rep):
+                if rep and name in once:
+                    continue
                 database = workdir / f"{name}-{cell.records}-{latency}ms-{rep}.db"
                 result = _one_run(workers[name], database, cell.records, sandbox)
                 runs.append({**result, "records": cell.records, "latency_ms": latency, "rep": rep})
@@ -155,12 +165,16 @@ def run(plan: Plan, log: Callable[[str], None] = print) -> dict[str, Any]:
             for index, cell in enumerate(cells):
                 if index:
                     sandbox.reset(**_sizes(cell.records))
-                runs += _run_cell(cell, workers, sandbox, Path(tmp), log)
+                runs += _run_cell(cell, workers, sandbox, Path(tmp), log, plan.once)
         finally:
             for worker in workers.values():
                 worker.close()
     return {
-        "plan": {"cells": [asdict(c) for c in cells], "contenders": list(plan.contenders)},
+        "plan": {
+            "cells": [asdict(c) for c in cells],
+            "contenders": list(plan.contenders),
+            "once": list(plan.once),
+        },
         "page_size": PAGE_SIZE,
         "concurrency": default_concurrency(),
         "skipped": skipped,
@@ -254,6 +268,16 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
+def _runs_text(group: list[dict[str, Any]]) -> str:
+    most = max(r["reps"] for r in group)
+    fewer = [r for r in group if r["reps"] < most]
+    text = f"median of {most} alternating runs"
+    if fewer:
+        names = ", ".join(f"`{r['contender']}`" for r in fewer)
+        text += f" ({names}: {fewer[0]['reps']} run{'s' if fewer[0]['reps'] > 1 else ''})"
+    return text
+
+
 def render(figures: dict[str, Any]) -> str:
     """Markdown tables, one per (records, latency)."""
     rows = summarize(figures)
@@ -264,8 +288,7 @@ def render(figures: dict[str, Any]) -> str:
         pages = -(-records // PAGE_SIZE)
         out += [
             f"**{records:,} records ({pages} pages of {PAGE_SIZE}), {latency} ms per request**, "
-            f"median of {group[0]['reps']} alternating runs; speed-up = paired median against "
-            f"`{baseline}`",
+            f"{_runs_text(group)}; speed-up = paired median against `{baseline}`",
             "",
             "| contender | wall (s) | records/s | floor (s) | wall / floor | speed-up "
             "| CPU µs/record | peak RSS (MB) | sandbox CPU ms/page |",

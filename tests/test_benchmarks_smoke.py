@@ -62,6 +62,20 @@ def test_every_contender_ran_or_is_reported_unavailable(tiny_report: tuple[str, 
             assert f"`{contender}`: n/a" in text
 
 
+def test_the_slow_loops_run_once_a_cell_and_the_page_says_so(
+    tiny_report: tuple[str, dict[str, object]],
+) -> None:
+    text, figures = tiny_report
+    extraction = figures["extraction"]
+    assert isinstance(extraction, dict)
+    reps: dict[str, list[int]] = {}
+    for run in extraction["runs"]:
+        reps.setdefault(run["contender"], []).append(run["rep"])
+    assert reps["requests-loop"] == [0]
+    assert reps["transfer-conc"] == [0, 1]
+    assert "median of 2 alternating runs (`requests-loop`" in text
+
+
 def test_charts_are_drawn_or_reported_missing(tiny_report: tuple[str, dict[str, object]]) -> None:
     text, _ = tiny_report
     if _installed("matplotlib"):
