@@ -24,7 +24,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import msgspec
 
@@ -115,22 +115,24 @@ _BY_TYPES: dict[frozenset[type], Callable[[Sequence[Any], bool, bool], Sequence[
 }
 
 
-def load_data_text(rows: Sequence[Row], rows_type: Any = None) -> tuple[list[bytes], str] | None:
-    """``rows`` as the parts of one ``LOAD DATA`` file and the clause that reads it: JSON rows where
-    ``rows_type`` (see :func:`row_type`) is given and every part can be written so, else
-    tab-separated text; None if neither writes every value exactly."""
-    parts = [rows[start : start + PART_ROWS] for start in range(0, len(rows), PART_ROWS)]
+def write_load_data(file: IO[bytes], rows: Sequence[Row], rows_type: Any = None) -> str | None:
+    """Write ``rows`` to ``file`` (binary, empty) as one ``LOAD DATA`` file and return the clause
+    that reads it: JSON rows where ``rows_type`` (see :func:`row_type`) is given and every part can
+    be written so, else tab-separated text; None, the file left empty, if neither writes every
+    value exactly. Each part goes to the file as it is written: a batch's text is never held whole.
+    """
     for writer, fields in ((_json_writer(rows_type), JSON_ROWS_FORMAT), (bulk_text, TSV_FORMAT)):
         if writer is None:
             continue
-        written = []
-        for part in parts:
-            text = writer(part)
-            if text is None:
+        for start in range(0, len(rows), PART_ROWS):
+            text = writer(rows[start : start + PART_ROWS])
+            if text is None:  # one format for the whole file: start again with the next writer
+                file.seek(0)
+                file.truncate()
                 break
-            written.append(text)
+            file.write(text)
         else:
-            return written, fields
+            return fields
     return None
 
 

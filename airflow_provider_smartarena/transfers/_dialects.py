@@ -30,11 +30,11 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import closing
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
 from airflow_provider_smartarena.transfers._bulk import chunks, mysql_values, newest_per_key
-from airflow_provider_smartarena.transfers._bulk_text import NaiveDatetime, load_data_text, row_type
+from airflow_provider_smartarena.transfers._bulk_text import NaiveDatetime, row_type, write_load_data
 from airflow_provider_smartarena.transfers._schema import Column, SqlType, TableSpec
 
 Row = tuple[Any, ...]
@@ -485,7 +485,7 @@ class MySqlDialect(Dialect):
 
     def __init__(self, placeholder: str = "%s") -> None:
         super().__init__(placeholder)
-        #: The row type of JSON rows by the spec's columns (see :meth:`load_data_text`).
+        #: The row type of JSON rows by the spec's columns (see :meth:`write_load_data`).
         self._rows_types: dict[tuple[Column, ...], Any] = {}
 
     def connect(self, hook: Any) -> Any:
@@ -643,10 +643,9 @@ class MySqlDialect(Dialect):
         rows = newest_per_key(spec, rows)
         if not rows:
             return
-        if self.load_data is not False and len(rows) >= LOAD_DATA_MIN_ROWS:
-            text = self.load_data_text(spec, rows)
-            if text is not None and self._load_data_upsert(cursor, spec, *text):
-                return
+        loadable = self.load_data is not False and len(rows) >= LOAD_DATA_MIN_ROWS
+        if loadable and self._load_data_upsert(cursor, spec, rows):
+            return
         limit = self.max_statement_bytes(cursor) - len(self.upsert_sql(spec))
         literals = mysql_values(rows)
         if literals is None:  # a value of a type not known here: the driver binds them
@@ -665,12 +664,13 @@ class MySqlDialect(Dialect):
         schema, _, _ = spec.name.rpartition(".")
         return f"{schema + '.' if schema else ''}smartarena_stage_{_digest(spec.name).hex()[:16]}"
 
-    def load_data_text(self, spec: TableSpec, rows: Sequence[Row]) -> tuple[list[bytes], str] | None:
-        """``rows`` as the parts of a ``LOAD DATA`` file and the clause that reads it (JSON rows
-        where they can be written exactly, else tab-separated text; see ``_bulk_text``), or None."""
+    def write_load_data(self, file: IO[bytes], spec: TableSpec, rows: Sequence[Row]) -> str | None:
+        """Write ``rows`` to ``file`` as a ``LOAD DATA`` file and return the clause that reads it
+        (JSON rows where they can be written exactly, else tab-separated text; see ``_bulk_text``),
+        or None."""
         if spec.columns not in self._rows_types:
             self._rows_types[spec.columns] = self._rows_type(spec)
-        return load_data_text(rows, self._rows_types[spec.columns])
+        return write_load_data(file, rows, self._rows_types[spec.columns])
 
     def _rows_type(self, spec: TableSpec) -> Any:
         """The row type :func:`json_rows` checks a batch of ``spec`` against, or None if a column
@@ -681,10 +681,9 @@ class MySqlDialect(Dialect):
         kinds = [python.get(column.type) for column in spec.columns]
         return None if None in kinds else row_type(kinds)
 
-    def _load_data_upsert(self, cursor: Any, spec: TableSpec, text: list[bytes], fields: str) -> bool:
-        """Load ``text`` (see :meth:`load_data_text`), read by ``fields``, into a temporary stage and
-        upsert the target from it; False, with nothing written to the target, if the batch is for
-        the literals.
+    def _load_data_upsert(self, cursor: Any, spec: TableSpec, rows: Sequence[Row]) -> bool:
+        """Load ``rows`` (see :meth:`write_load_data`) into a temporary stage and upsert the target
+        from it; False, with nothing written to the target, if the batch is for the literals.
 
         Under ``LOCAL`` the server turns what strict mode refuses (a key too long, a bad date) into
         warnings and loads what it could: a stage with any warning is not used, and the literals
@@ -692,15 +691,17 @@ class MySqlDialect(Dialect):
         """
         stage = self.staging_name(spec)
         cols = ", ".join(spec.column_names)
-        # A new stage a batch: emptying one (DELETE) costs as much, TRUNCATE would commit.
-        cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {stage}")
-        self._create_stage(cursor, spec, stage)
-        with tempfile.NamedTemporaryFile(prefix="smartarena-load-", suffix=".tsv") as file:
+        with tempfile.NamedTemporaryFile(prefix="smartarena-load-", suffix=".txt") as file:
             if not _PLAIN_PATH_RE.match(file.name):
                 self.load_data = False
                 return False
-            file.writelines(text)
+            fields = self.write_load_data(file, spec, rows)
+            if fields is None:
+                return False
             file.flush()
+            # A new stage a batch: emptying one (DELETE) costs as much, TRUNCATE would commit.
+            cursor.execute(f"DROP TEMPORARY TABLE IF EXISTS {stage}")
+            self._create_stage(cursor, spec, stage)
             try:
                 cursor.execute(
                     f"LOAD DATA LOCAL INFILE '{file.name}' INTO TABLE {stage} CHARACTER SET utf8mb4 "

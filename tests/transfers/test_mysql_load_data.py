@@ -8,6 +8,7 @@ semantics, and leave to the literals every batch it could not take exactly (a co
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -22,8 +23,8 @@ from airflow_provider_smartarena.transfers._bulk_text import (
     NaiveDatetime,
     bulk_text,
     json_rows,
-    load_data_text,
     row_type,
+    write_load_data,
 )
 from airflow_provider_smartarena.transfers._dialects import LOAD_DATA_MIN_ROWS, MySqlDialect, get_dialect
 from airflow_provider_smartarena.transfers._loader import SmartArenaLoadError, SqlLoader, ensure_table
@@ -41,6 +42,39 @@ from tests.transfers.test_bulk_write import (
 from tests.transfers.test_dialects import spec
 
 N = LOAD_DATA_MIN_ROWS + 20
+
+
+class PartsFile(io.BytesIO):
+    """A file that remembers its writes since it was last emptied: the parts as written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self.parts.append(bytes(data))
+        return super().write(data)
+
+    def truncate(self, size: int | None = None) -> int:
+        assert size is None, "only emptied, never cut"
+        assert self.tell() == 0, "only emptied, never cut"
+        self.parts = []
+        return super().truncate(size)
+
+
+def load_data_text(rows: Any, rows_type: Any) -> tuple[list[bytes], str] | None:
+    """What write_load_data writes: its parts and clause (None: the file is left empty)."""
+    file = PartsFile()
+    fields = write_load_data(file, rows, rows_type)
+    assert b"".join(file.parts) == file.getvalue()
+    if fields is None:
+        assert file.getvalue() == b""
+        return None
+    return file.parts, fields
+
+
+def dialect_fields(rows: Any) -> str | None:
+    return MySqlDialect().write_load_data(PartsFile(), spec("t"), rows)
 
 
 @pytest.fixture
@@ -219,6 +253,14 @@ def test_a_batch_is_written_in_parts_in_one_format(monkeypatch: pytest.MonkeyPat
     parts, fields = load_data_text(rows, TEXT_ROW) or ([], "")
     assert fields == TSV_FORMAT
     assert b"".join(parts) == bulk_text(rows)
+    assert len(parts) == 3  # the JSON parts already written were dropped, the file started again
+
+
+def test_a_batch_neither_format_writes_leaves_the_file_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_bulk_text, "PART_ROWS", 2)
+    rows: list[tuple[Any, ...]] = [(f"k{i}", None, 1.0, i, None) for i in range(5)]
+    rows[3] = ("k3", None, 1.0, True, None)  # a boolean: MySQL and MariaDB spell them differently
+    assert load_data_text(rows, TEXT_ROW) is None
 
 
 # ---------------------------------------------------------------------- on MariaDB
@@ -242,7 +284,7 @@ def test_json_rows_load_field_by_field_what_the_literals_write(
         )
         for i in range(N)
     ]
-    assert (MySqlDialect().load_data_text(spec("t"), rows) or ([], ""))[1] == JSON_ROWS_FORMAT
+    assert dialect_fields(rows) == JSON_ROWS_FORMAT
     loaded, literal = loaded_both_ways(mariadb, rows, "json", "NO_BACKSLASH_ESCAPES,ANSI_QUOTES")
     assert len(loaded) == N
     assert loaded == literal
@@ -281,7 +323,7 @@ def test_the_load_writes_field_by_field_what_the_literals_write(mariadb: Warehou
         )
         for i in range(N)
     ]
-    assert (MySqlDialect().load_data_text(spec("t"), rows) or ([], ""))[1] == TSV_FORMAT  # dates as objects
+    assert dialect_fields(rows) == TSV_FORMAT  # dates as objects
     # What a backslash means in a quoted literal depends on sql_mode: neither path may care.
     loaded, literal = loaded_both_ways(mariadb, rows, "via", "NO_BACKSLASH_ESCAPES")
     assert len(loaded) == N
