@@ -213,7 +213,7 @@ def read_pass(
 
     :param read_ahead: records fetched ahead of ``handle`` (two pages at least). A batch's write
         holds ``handle`` up for a while; pages fetched meanwhile wait here rather than stall the
-        fetching, so about a batch of records ahead keeps the requests flowing.
+        fetching (see ``SqlLoader.read_ahead``).
     :param gauge: notes whether each page had to be waited for (see :class:`ReadGauge`).
     """
     monitor = DriftMonitor()

@@ -166,7 +166,7 @@ class SmartArenaToSqlOperator(SmartArenaSqlTransferBase):
                     handle,
                     between=between,
                     log=self.log,
-                    read_ahead=self.batch_size,
+                    read_ahead=loader.read_ahead,
                     gauge=gauge,
                 )
             marked: list[int] = []

@@ -392,7 +392,7 @@ class SmartArenaUserCoursesToSqlOperator(SmartArenaSqlTransferBase):
             )
 
         complete, passes = read_with_one_retry(
-            open_pages, handle, between=between, log=self.log, read_ahead=self.batch_size, gauge=gauge
+            open_pages, handle, between=between, log=self.log, read_ahead=loader.read_ahead, gauge=gauge
         )
         stats.passes = len(passes)
         for number, result in enumerate(passes, 1):

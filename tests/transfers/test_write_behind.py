@@ -101,6 +101,15 @@ def _records(count: int, start: int = 0) -> list[dict[str, Any]]:
     ]
 
 
+def test_a_loader_reads_a_batch_ahead_only_where_the_caller_writes_every_batch(
+    warehouse: Warehouse,
+) -> None:
+    # SQLite writes in process (no writer thread): the requests go on while the caller writes.
+    behind = _loader(warehouse, batch_size=1000)
+    assert behind.read_ahead == (1000 if warehouse.kind == "sqlite" else 400)
+    assert _loader(warehouse, batch_size=1000, write_behind=False).read_ahead == 1000
+
+
 def test_an_error_while_a_batch_is_in_flight_is_the_one_raised(
     warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
