@@ -78,7 +78,9 @@ MODES = {
         extraction=[  # the sizes of issues #5 (20k to 200k) and #22 (50k and 200k)
             Cell(20_000, [(20, 3), (0, 3)]),
             Cell(50_000, [(20, 3), (0, 2)]),
-            Cell(200_000, [(20, 2), (0, 1)]),
+            # Two runs at 0 ms too: with one, an outlying run of the pages alone judged issue 22's
+            # CPU target (27.8 µs against 37.6-41.9 in every other run of that day).
+            Cell(200_000, [(20, 2), (0, 2)]),
         ],
         hook=(100_000, 20_000, 3, [0, 20]),
         sync=(10_000, 0.01, [20, 0], 3),
