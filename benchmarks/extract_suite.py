@@ -270,11 +270,14 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
 
 def _runs_text(group: list[dict[str, Any]]) -> str:
     most = max(r["reps"] for r in group)
-    fewer = [r for r in group if r["reps"] < most]
+    fewer: dict[int, list[str]] = {}
+    for r in group:
+        if r["reps"] < most:
+            fewer.setdefault(r["reps"], []).append(f"`{r['contender']}`")
     text = f"median of {most} alternating runs"
-    if fewer:
-        names = ", ".join(f"`{r['contender']}`" for r in fewer)
-        text += f" ({names}: {fewer[0]['reps']} run{'s' if fewer[0]['reps'] > 1 else ''})"
+    if fewer:  # each count named with its contenders, should they differ
+        counts = [f"{', '.join(names)}: {n} run{'s' if n > 1 else ''}" for n, names in sorted(fewer.items())]
+        text += f" ({'; '.join(counts)})"
     return text
 
 
