@@ -24,6 +24,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable, Sequence
+from operator import methodcaller
 from typing import IO, Annotated, Any
 
 import msgspec
@@ -194,6 +195,7 @@ NaiveDatetime = Annotated[dt.datetime, msgspec.Meta(tz=False)]
 # the letters; \" \\ \b \n \r \t mean what they mean in JSON. A backslash of the text itself
 # followed by u or f is written \\u, \\f and matches too: such a batch only goes tab-separated.
 _UNREAD_ESCAPE = re.compile(rb"\\[uf]")
+_COUNT_NONE = methodcaller("count", None)
 
 
 def row_type(column_types: Sequence[Any]) -> Any:
@@ -223,6 +225,6 @@ def json_rows(rows: Sequence[Row], rows_type: Any) -> bytes | None:
         return None
     # [[a,b],[c,d]] -> a,b],[c,d],[  (each row ends with the line terminator)
     fields = data[2:-2].split(b",null")
-    if len(fields) - 1 != sum([row.count(None) for row in rows]):
+    if len(fields) - 1 != sum(map(_COUNT_NONE, rows)):
         return None
     return b",\\N".join(fields) + b"],["

@@ -165,6 +165,17 @@ class DriftMonitor:
         self._page_keys.add(h)
         return False
 
+    def records(self, keys: Iterable[Hashable | None]) -> None:
+        """:meth:`record` each of ``keys`` (a page's): one C loop, where a call a key cost half a
+        microsecond a record."""
+        keys = keys if isinstance(keys, list) else list(keys)
+        keyed = [k for k in keys if k is not None] if None in keys else keys
+        page_keys = self._page_keys
+        before = len(page_keys)
+        page_keys.update(map(hash, keyed))
+        self._within_pages += len(keyed) - (len(page_keys) - before)
+        self._unkeyed += len(keys) - len(keyed)
+
     def _file_page(self) -> None:
         buckets, mask = self._buckets, self._BUCKETS - 1
         for h in self._page_keys:
@@ -223,8 +234,7 @@ def read_pass(
         for page in stream:
             result.pages += 1
             monitor.page(page.number, page.total, page.last_page)
-            for key in handle(page.records):
-                monitor.record(key)
+            monitor.records(handle(page.records))
             result.records += len(page.records)
     result.drift = monitor.finish()
     result.duplicates = monitor.duplicates

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_smartarena.transfers._bulk import chunks, mysql_values
+from airflow_provider_smartarena.transfers._bulk import UniqueRows, chunks, mysql_values, newest_per_key
 from airflow_provider_smartarena.transfers._dialects import Dialect, get_dialect
-from airflow_provider_smartarena.transfers._loader import ensure_table
+from airflow_provider_smartarena.transfers._loader import SqlLoader, ensure_table
 from airflow_provider_smartarena.transfers._schema import TableSpec
 from tests.transfers.conftest import Warehouse
 from tests.transfers.test_dialects import RUN, spec
@@ -176,3 +176,28 @@ def test_a_target_with_columns_of_its_own_takes_the_bulk_upsert(warehouse: Wareh
         conn.commit()
     notes = warehouse.query(f"SELECT team_note FROM {table.name}")
     assert [r["team_note"] for r in notes] == ["none", "none"]
+
+
+def test_the_loader_s_batches_skip_the_key_check_and_what_is_cut_from_them_does_not() -> None:
+    table = spec("t")
+    batch = UniqueRows([row("u1", "c1", T0, 1), row("u2", "c1", T0, 2)])
+    assert newest_per_key(table, batch) is batch  # one row per key already: not hashed again
+    repeated = [row("u1", "c1", T0, 1), row("u1", "c1", T0, 2)]
+    assert newest_per_key(table, UniqueRows(repeated)[:2]) == [repeated[1]]  # a slice is checked
+
+
+def test_keys_that_cleaning_makes_equal_are_collapsed_before_the_batch_is_written_again(
+    warehouse: Warehouse,
+) -> None:
+    if warehouse.kind != "postgres":
+        pytest.skip("only PostgreSQL strips what it cannot store (NUL) and writes the batch again")
+    table = spec(warehouse.name("nul_keys"))
+    later = T0 + dt.timedelta(hours=1)
+    loader = SqlLoader(warehouse.hook(), table, tz=dt.UTC, extracted_at=RUN, batch_size=10)
+    with loader:
+        # Two keys in the loader's batch, one once NUL is stripped: PostgreSQL would refuse
+        # ON CONFLICT on one key twice in one command.
+        loader.put(("u\x001", "c1"), later, row("u\x001", "c1", later, 1))
+        loader.put(("u1", "c1"), T0, row("u1", "c1", T0, 2))
+        loader.flush()
+    assert progress(warehouse, table.name) == {("u1", "c1"): 1}  # the newer one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import sys
 import threading
 import time
@@ -225,6 +226,24 @@ def test_drift_monitor_notices_moves_totals_and_gaps() -> None:
     gap.record("a")
     gap.record("b")
     assert gap.finish() == ["read 2 distinct records of a total of 3"]
+
+
+def test_a_page_of_keys_at_once_counts_what_key_by_key_counts() -> None:
+    rng = random.Random(7)
+    pages = [
+        [rng.choice([None, *"abcdefgh", ("u1", "c1"), ("u1", "c2")]) for _ in range(n)] for n in (9, 0, 12, 5)
+    ]
+    one, many = DriftMonitor(), DriftMonitor()
+    for number, keys in enumerate(pages, 1):
+        one.page(number, 40, 4)
+        many.page(number, 40, 4)
+        for key in keys:
+            one.record(key)
+        many.records(iter(keys) if number % 2 else keys)  # any iterable, as a handler returns
+    assert many.finish() == one.finish()
+    assert (many.duplicates, many._unkeyed) == (one.duplicates, one._unkeyed)
+    assert one.duplicates > 0  # the pages had both to count
+    assert one._unkeyed > 0
 
 
 def test_read_with_one_retry_rereads_once_then_gives_up() -> None:

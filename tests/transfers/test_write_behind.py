@@ -8,6 +8,7 @@ is the one raised, with the connection closed and no thread left behind.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 import time
 from contextlib import closing
@@ -296,3 +297,37 @@ def test_a_writer_whose_connection_is_refused_leaves_one_writer_on_the_run_s_con
     got = warehouse.query(f"SELECT code, n FROM {loader.spec.name}")
     assert sorted((r["code"], r["n"]) for r in got) == sorted((f"k{i}", i) for i in range(1000))
     assert not _writers()
+
+
+def test_a_busy_writer_is_looked_at_once_every_tenth_of_an_early_batch(
+    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if warehouse.kind == "sqlite":
+        pytest.skip("SQLite writes in the caller's thread")
+    real_commit = SqlLoader._commit
+    looks: list[int] = []
+    real_idle = SqlLoader._writer_idle
+
+    def slow_commit(self: SqlLoader, rows: Any, then: Any) -> None:
+        time.sleep(0.3)  # a busy writer while the caller queues the rest
+        real_commit(self, rows, then)
+
+    def counted_idle(self: SqlLoader) -> bool:
+        looks.append(self.pending)
+        return real_idle(self)
+
+    monkeypatch.setattr(SqlLoader, "_commit", slow_commit)
+    monkeypatch.setattr(SqlLoader, "_writer_idle", counted_idle)
+    loader = _loader(warehouse, batch_size=1000)  # early batches of 200 rows, a look every 20
+    with loader:
+        for record in _records(1000):
+            loader.add(record)
+        loader.flush()
+        assert loader.rows_written == 1000
+    # The first early batch went behind at 200; the writer stayed busy while 800 more rows came:
+    # a look every 20 rows (not every row), each after the early batch's 200.
+    assert looks[0] == 200
+    assert 1 < len(looks) <= 1 + 800 // 20
+    assert all(b - a == 20 for a, b in itertools.pairwise(looks[1:]))
+    got = warehouse.query(f"SELECT code, n FROM {loader.spec.name}")
+    assert sorted((r["code"], r["n"]) for r in got) == sorted((f"k{i}", i) for i in range(1000))
