@@ -92,3 +92,14 @@ def test_the_page_can_be_rendered_again_from_the_saved_figures(
     saved.write_text(json.dumps(figures))
     assert run_all.main(["--render-only", str(saved), "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == text
+
+
+def test_the_cpu_target_also_reads_each_run_per_ms_of_the_sandbox_s_cpu() -> None:
+    from benchmarks.targets import _per_sandbox_cpu
+
+    fetch = {"cpu_us_per_record": 30.0, "server_cpu_ms_per_page": 2.0}  # 15 µs per sandbox ms
+    slower_machine = {"cpu_us_per_record": 40.0, "server_cpu_ms_per_page": 2.5}  # 16: 1.07x
+    assert _per_sandbox_cpu(fetch, {"MariaDB": slower_machine}) == (
+        " (per ms of the sandbox's CPU for the same pages: MariaDB 1.07x)"
+    )
+    assert _per_sandbox_cpu(fetch, {"MariaDB": {"cpu_us_per_record": 40.0}}) == ""  # older figures
