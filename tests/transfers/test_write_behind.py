@@ -96,6 +96,17 @@ def _loader(warehouse: Warehouse, *, batch_size: int = 5000, write_behind: bool 
     )
 
 
+def _slow_commits(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Every batch waits ``seconds`` before it is written, as on a busy server."""
+    real_commit = SqlLoader._commit
+
+    def slow_commit(self: SqlLoader, rows: Any, then: Any) -> None:
+        time.sleep(seconds)
+        real_commit(self, rows, then)
+
+    monkeypatch.setattr(SqlLoader, "_commit", slow_commit)
+
+
 def _records(count: int, start: int = 0) -> list[dict[str, Any]]:
     return [
         {"code": f"k{i}", "n": i, "updated_at": "2026-01-01 00:00:00"} for i in range(start, start + count)
@@ -116,13 +127,7 @@ def test_an_error_while_a_batch_is_in_flight_is_the_one_raised(
 ) -> None:
     if warehouse.kind == "sqlite":
         pytest.skip("SQLite writes in the caller's thread")
-    real_commit = SqlLoader._commit
-
-    def slow_commit(self: SqlLoader, rows: Any, then: Any) -> None:
-        time.sleep(0.3)
-        real_commit(self, rows, then)
-
-    monkeypatch.setattr(SqlLoader, "_commit", slow_commit)
+    _slow_commits(monkeypatch, 0.3)
     loader = _loader(warehouse)
 
     def fail_while_in_flight() -> None:
@@ -304,19 +309,14 @@ def test_a_busy_writer_is_looked_at_once_every_tenth_of_an_early_batch(
 ) -> None:
     if warehouse.kind == "sqlite":
         pytest.skip("SQLite writes in the caller's thread")
-    real_commit = SqlLoader._commit
+    _slow_commits(monkeypatch, 0.3)  # a busy writer while the caller queues the rest
     looks: list[int] = []
     real_idle = SqlLoader._writer_idle
-
-    def slow_commit(self: SqlLoader, rows: Any, then: Any) -> None:
-        time.sleep(0.3)  # a busy writer while the caller queues the rest
-        real_commit(self, rows, then)
 
     def counted_idle(self: SqlLoader) -> bool:
         looks.append(self.pending)
         return real_idle(self)
 
-    monkeypatch.setattr(SqlLoader, "_commit", slow_commit)
     monkeypatch.setattr(SqlLoader, "_writer_idle", counted_idle)
     loader = _loader(warehouse, batch_size=1000)  # early batches of 200 rows, a look every 20
     with loader:
