@@ -14,6 +14,7 @@ COLOURS = {
     "transfer-seq": "#64b5f6",
     "transfer-conc": "#1565c0",
     "fetch-conc": "#80cbc4",
+    "fetch-typed": "#4db6ac",
     "bytes-conc": "#c5e1a5",
     "transfer-pg": "#6a1b9a",
     "transfer-mariadb": "#ad1457",

@@ -13,6 +13,8 @@ run, so each run reports its own peak. The contenders:
   ``max_concurrency=1`` and with its default.
 * ``fetch-conc``: the hook's paging alone at the transfer's default concurrency, no database: to
   tell the transfer's own cost from the hook's.
+* ``fetch-typed``: the same paging, each page decoded into the transfer's typed records, as the
+  transfer reads them: the reading within the transfer's CPU.
 * ``bytes-conc``: every page read as bytes with ``http.client`` at the same concurrency, nothing
   parsed: what the server allows on this machine.
 * ``dlt``: dlt's ``rest_api`` source (OAuth2 client credentials, page-number paginator) into the
@@ -124,6 +126,12 @@ def _fetch_conc(ctx: argparse.Namespace) -> int:
     from benchmarks.extraction import _fetch
 
     return int(_fetch(default_concurrency()))
+
+
+def _fetch_typed(ctx: argparse.Namespace) -> int:
+    from benchmarks.extraction import _fetch
+
+    return int(_fetch(default_concurrency(), typed=True))
 
 
 def _bytes_conc(ctx: argparse.Namespace) -> int:
@@ -258,6 +266,7 @@ CONTENDERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "transfer-seq": lambda ctx: _transfer(ctx, 1),
     "transfer-conc": lambda ctx: _transfer(ctx, default_concurrency()),
     "fetch-conc": _fetch_conc,
+    "fetch-typed": _fetch_typed,
     "bytes-conc": _bytes_conc,
     "dlt": _dlt,
     "transfer-pg": _transfer_into,

@@ -90,11 +90,16 @@ def _transfer(conn_id: str, concurrency: int) -> int:
     return int(summary["rows_written"])
 
 
-def _fetch(concurrency: int) -> int:
+def _fetch(concurrency: int, *, typed: bool = False) -> int:
+    """Page through every usercourse, nothing stored; ``typed``: decoded into the transfer's own
+    record type (one C pass a page), as the transfer reads them, else into dicts."""
     from airflow_provider_smartarena.hooks.smartarena import SmartArenaHook
+    from airflow_provider_smartarena.transfers._schema import typed_record, user_courses_spec
 
+    record_type = typed_record(user_courses_spec("usercourses"), raw_json=True)[0] if typed else None
     with SmartArenaHook() as hook:
-        return sum(len(page.records) for page in hook.iter_user_course_pages(max_concurrency=concurrency))
+        pages = hook.iter_user_course_pages(max_concurrency=concurrency, record_type=record_type)
+        return sum(len(page.records) for page in pages)
 
 
 def worker(args: argparse.Namespace) -> None:

@@ -53,6 +53,8 @@ METHOD = """\
     database (a first incremental run reads everything), `max_concurrency=1` and the default;
   - `fetch-conc`: `SmartArenaHook.iter_user_course_pages()` at the transfer's default concurrency,
     records counted, nothing stored: the hook's share, for reference;
+  - `fetch-typed`: the same, each page decoded into the transfer's typed records (JSON columns
+    kept as the server's text), as the transfer reads them: the reading in the transfer's CPU;
   - `bytes-conc`: every page read as bytes with `http.client` at the same concurrency, only page 1
     parsed: what this server, on these cores, allows any client;
   - `transfer-pg`, `transfer-mariadb`: `transfer-conc` into PostgreSQL and MariaDB on 127.0.0.1

@@ -52,6 +52,7 @@ MODES = {
             "httphook-loop",
             "dlt",
             "transfer-conc",
+            "fetch-typed",
             "transfer-pg",
             "transfer-mariadb",
             "dlt-pg",
