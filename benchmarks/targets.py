@@ -530,15 +530,14 @@ def _per_sandbox_cpu(fetch: dict[str, Any], found: dict[str, dict[str, Any]]) ->
     at the time of the run (this VM's varies by a quarter within minutes); the ratio of the two
     is steadier than either (4 runs of each: within 3 % where the raw figures moved 25 %).
     """
-    rows = [fetch, *found.values()]
-    if any(not r.get("server_cpu_ms_per_page") for r in rows):
+    if any(not r.get("server_cpu_ms_per_page") for r in (fetch, *found.values())):
         return ""
-    per = {id(r): r["cpu_us_per_record"] / r["server_cpu_ms_per_page"] for r in rows}
-    return (
-        " (per ms of the sandbox's CPU for the same pages: "
-        + ", ".join(f"{n} {per[id(r)] / per[id(fetch)]:.2f}x" for n, r in found.items())
-        + ")"
-    )
+
+    def per_ms(row: dict[str, Any]) -> float:
+        return float(row["cpu_us_per_record"] / row["server_cpu_ms_per_page"])
+
+    ratios = ", ".join(f"{n} {per_ms(r) / per_ms(fetch):.2f}x" for n, r in found.items())
+    return f" (per ms of the sandbox's CPU for the same pages: {ratios})"
 
 
 def warehouse_vs_dlt(figures: dict[str, Any]) -> Verdict:

@@ -155,15 +155,9 @@ class DriftMonitor:
 
     def record(self, key: Hashable | None) -> bool:
         """Note a record's key; return True if the same page already had it."""
-        if key is None:
-            self._unkeyed += 1
-            return False
-        h = hash(key)
-        if h in self._page_keys:
-            self._within_pages += 1
-            return True
-        self._page_keys.add(h)
-        return False
+        within = self._within_pages
+        self.records([key])
+        return self._within_pages > within
 
     def records(self, keys: Iterable[Hashable | None]) -> None:
         """:meth:`record` each of ``keys`` (a page's): one C loop, where a call a key cost half a
