@@ -5,7 +5,8 @@ Beneath :class:`~airflow_provider_smartarena.hooks.smartarena.SmartArenaHook`'s 
 :meth:`SmartArenaHook.request() <airflow_provider_smartarena.hooks.smartarena.SmartArenaHook.request>`,
 which returns a :class:`Reply`. Here:
 
-* the pooled session (no ``.netrc``, the environment's proxies read once);
+* the pooled session (no ``.netrc``, the environment's proxies read once), on whose pools
+  ``_wire`` sends each exchange without requests' per-call machinery;
 * the OAuth2 token request (``TokenManager`` renews; :meth:`Transport.fetch_token` asks);
 * :meth:`Transport.send` — one call: pacing, the bearer token, the body read within
   ``max_response_bytes`` and ``timeout`` (``_body``), retries with backoff or ``Retry-After``
@@ -54,6 +55,7 @@ from airflow_provider_smartarena.hooks._retry import (
 )
 from airflow_provider_smartarena.hooks._secrets import Scrubber, secrets_in
 from airflow_provider_smartarena.hooks._token import TokenManager
+from airflow_provider_smartarena.hooks._wire import Wire, encode_body
 
 #: Told with every TLS failure, so that a failed task says how to fix it as test_connection() does.
 TLS_FIX_HINT = (
@@ -135,7 +137,7 @@ class Transport:
     def __init__(self, owner: TransportOwner, *, rate_limit_window: float = 60.0) -> None:
         self._owner = owner
         self._rate_limit_window = rate_limit_window
-        self._session: requests.Session | None = None
+        self._wire: Wire | None = None
         self._session_lock = threading.Lock()
         self.tokens = TokenManager(self.fetch_token)
         #: Token requests made (each :meth:`fetch_token`, failed ones included); TokenManager
@@ -174,15 +176,20 @@ class Transport:
 
         :raises SmartArenaConfigError: the connection is unusable (e.g. ``http://`` to a remote host).
         """
-        session = self._session
-        if session is None:
-            with self._session_lock:
-                if self._session is None:
-                    self._session = self._new_session()
-                session = self._session
-        return session
+        return self._get_wire().session
 
-    def _new_session(self) -> requests.Session:
+    def _get_wire(self) -> Wire:
+        """The sender on the hook's session (the two are created, and closed, together)."""
+        wire = self._wire
+        if wire is None:
+            with self._session_lock:
+                if self._wire is None:
+                    session, adapter = self._new_session()
+                    self._wire = Wire(session, adapter, self.settings.base_url)
+                wire = self._wire
+        return wire
+
+    def _new_session(self) -> tuple[requests.Session, HTTPAdapter]:
         settings = self.settings
         session = requests.Session()
         # Retries are ours (with backoff and logging), so urllib3 must not add its own.
@@ -199,7 +206,7 @@ class Transport:
         # host would replace the bearer token with Basic auth.
         session.trust_env = False
         session.proxies.update(requests.utils.get_environ_proxies(settings.base_url))
-        return session
+        return session, adapter
 
     @cached_property
     def verify(self) -> bool | str:
@@ -213,9 +220,9 @@ class Transport:
     def close(self) -> None:
         """Close the session's pooled connections; the hook creates a new session if used again."""
         with self._session_lock:
-            session, self._session = self._session, None
-        if session is not None:
-            session.close()
+            wire, self._wire = self._wire, None
+        if wire is not None:
+            wire.session.close()
 
     def fetch_token(self) -> tuple[str, float | None]:
         """POST the client credentials (form-encoded) and return ``(token, expires_in)``."""
@@ -293,10 +300,11 @@ class Transport:
 
     def _exchange(self, call: Call) -> tuple[Any, requests.Response]:
         method, path = call.method, call.path
-        session = self.get_conn()
+        wire = self._get_wire()
         settings = self.settings
-        url = settings.base_url + path
-        options: dict[str, Any] = {"timeout": settings.timeout, "verify": self.verify}
+        # Encoded once for every attempt; bad JSON is the caller's, refused before any request.
+        body, content_type = encode_body(call.json_body, call.form)
+        verify = self.verify
         policy = self._owner.retry_policy
         retry = 0
         renewed = uncertain = False
@@ -307,16 +315,15 @@ class Transport:
             started = time.perf_counter()
             started_mono = time.monotonic()
             try:
-                response = session.request(
+                response = wire.send(
                     method,
-                    url,
+                    path,
                     params=call.params,
-                    json=call.json_body,
-                    data=call.form,
+                    body=body,
+                    content_type=content_type,
                     headers=headers,
-                    allow_redirects=False,
-                    stream=True,
-                    **options,
+                    timeout=settings.timeout,
+                    verify=verify,
                 )
                 # What Response.content does after reading; done here so every later use sees it.
                 response._content = read_body(
