@@ -8,9 +8,11 @@ message, its ``response_body``, a validation error's field messages — passes t
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from airflow_provider_smartarena.exceptions import SmartArenaError
 
@@ -35,6 +37,23 @@ def secrets_in(*bodies: Mapping[str, Any] | None) -> list[str]:
         for name, value in body.items()
         if is_secret_field(str(name)) and value is not None and str(value)
     ]
+
+
+def quoted_forms(secret: str) -> set[str]:
+    """``secret`` and the forms it takes when quoted: inside a ``repr()`` of text or of bytes, a
+    JSON string, or percent-encoded as a form or URL sends it. A library's error (an invalid
+    header, a refused value) or a server echoing the raw request shows a secret holding a quote, a
+    backslash, a space or a control character only in such a form."""
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote_plus(secret),
+        quote(secret, safe=""),
+    }
+    return {form for form in forms if form}
 
 
 def scrub(value: Any, secrets: Collection[str]) -> Any:
@@ -70,14 +89,14 @@ class Scrubber:
 
     def add(self, *values: str | None) -> None:
         """Remember secrets (empty values are ignored)."""
-        new = {v for v in values if isinstance(v, str) and v}
+        new = {form for v in values if isinstance(v, str) and v for form in quoted_forms(v)}
         if new - self._secrets:
             with self._lock:
                 self._secrets = self._secrets | new
 
     def secrets(self, extra: Iterable[str] = ()) -> list[str]:
         """Every known secret plus ``extra``, longest first."""
-        return sorted(self._secrets.union(v for v in extra if v), key=len, reverse=True)
+        return sorted(self._secrets.union(*(quoted_forms(v) for v in extra if v)), key=len, reverse=True)
 
     def scrub(self, value: Any, extra: Iterable[str] = ()) -> Any:
         """``value`` without any secret (see :func:`scrub`)."""

@@ -256,6 +256,14 @@ class Transport:
             )
         mask_secret(token)
         self.scrubber.add(token)
+        if not (token.isascii() and token.isprintable()) or " " in token:
+            # It could only be sent as a broken or injected header; said here, and not echoed.
+            raise SmartArenaResponseError(
+                "the token response's access_token is not usable as a bearer token (it holds spaces, "
+                "control or non-ASCII characters)",
+                method="POST",
+                path=TOKEN_PATH,
+            )
         expires_in = body.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else None
         self._owner.log.debug("Obtained an access token valid for %s s", lifetime)

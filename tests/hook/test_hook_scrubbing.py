@@ -10,10 +10,12 @@ import itertools
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
-from airflow_provider_smartarena.exceptions import SmartArenaError
+from airflow_provider_smartarena.exceptions import SmartArenaError, SmartArenaResponseError
+from airflow_provider_smartarena.hooks._secrets import REDACTED, Scrubber
 
 from .scripted import Reply, Request, ScriptedServer, connection_json
 
@@ -144,3 +146,60 @@ def test_a_refused_token_request_quoting_the_secret_is_scrubbed(echoing: Any) ->
     with pytest.raises(SmartArenaError) as info:
         hook.get_users()
     _assert_clean(info.value, [CLIENT_SECRET])
+
+
+ODD_SECRET = 'odd "Secret"\\ with&=%é\r\n'
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        pytest.param(lambda s: repr(s), id="repr"),
+        pytest.param(lambda s: repr(s.encode()), id="bytes-repr"),
+        pytest.param(lambda s: json.dumps(s), id="json"),
+        pytest.param(lambda s: json.dumps(s, ensure_ascii=False), id="json-utf8"),
+        pytest.param(lambda s: quote_plus(s), id="form"),
+        pytest.param(lambda s: quote(s, safe=""), id="url"),
+    ],
+)
+def test_a_secret_is_scrubbed_in_its_quoted_forms(quoted: Callable[[str], str]) -> None:
+    scrubber = Scrubber()
+    scrubber.add(ODD_SECRET)
+    error = SmartArenaResponseError(
+        f"Invalid header value {quoted(ODD_SECRET)}!", method="GET", path="/api/x"
+    )
+    assert REDACTED in str(scrubber.clean(error))
+    text = str(error)
+    assert "Secret" not in text, text
+    # A call's own secret (a password it sends) too.
+    other = SmartArenaResponseError(f"echo: {quoted(ODD_SECRET)}", method="GET", path="/api/x")
+    assert "Secret" not in str(Scrubber().clean(other, [ODD_SECRET]))
+
+
+def test_an_odd_client_secret_echoed_raw_by_the_token_endpoint_is_scrubbed(
+    scripted: Callable[..., ScriptedServer], make_hook: Any
+) -> None:
+    server = scripted(lambda request: Reply(200, []))
+    # The form body as it was sent (the secret percent-encoded), echoed in an HTML page.
+    server.token_reply = lambda request: Reply(
+        500, raw=b"<html>you sent " + request.body + b"</html>", headers={"Content-Type": "text/html"}
+    )
+    hook = make_hook(connection_json(server.url, password=ODD_SECRET, max_retries=0))
+    with pytest.raises(SmartArenaError) as info:
+        hook.get_users()
+    assert "client_id=client" in str(info.value)
+    for text in _texts(info.value):
+        assert "Secret" not in text, text
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_and_not_quoted(
+    scripted: Callable[..., ScriptedServer], make_hook: Any
+) -> None:
+    server = scripted(lambda request: Reply(200, []))
+    server.token_reply = Reply(200, {"access_token": "tok-Injected-42\r\nX-Admin: 1", "expires_in": 3600})
+    hook = make_hook(connection_json(server.url, max_retries=0))
+    with pytest.raises(SmartArenaResponseError, match="access_token is not usable as a bearer token") as info:
+        hook.get_users()
+    for text in _texts(info.value):
+        assert "Injected" not in text, text
+    assert server.api_requests() == [], "a request was sent with the broken token"
