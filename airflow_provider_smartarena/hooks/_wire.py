@@ -104,43 +104,27 @@ class Wire:
         if query:
             tail += ("&" if "?" in tail else "?") + query
         url = self._origin + tail
-        if session.get_adapter(url) is not self._adapter or session.auth is not None or session.cookies:
-            return self._send_customised(method, url, body, content_type, headers, timeout, verify)
-        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict(session.headers)
-        if headers:
-            merged.update(headers)
+        extra = dict(headers or {})
         if content_type is not None:
-            merged["Content-Type"] = content_type
+            extra["Content-Type"] = content_type
+        if session.get_adapter(url) is not self._adapter or session.auth is not None or session.cookies:
+            return session.request(
+                method,
+                url,
+                data=body,
+                headers=extra,
+                allow_redirects=False,
+                stream=True,
+                timeout=timeout,
+                verify=verify,
+            )
+        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict(session.headers)
+        merged.update(extra)
         if body is not None:
             merged["Content-Length"] = str(len(body))
         elif method not in _NO_LENGTH_METHODS:
             merged["Content-Length"] = "0"
-        proxies = session.proxies
-        adapter = self._adapter
-        try:
-            pool = cast(
-                "urllib3.HTTPConnectionPool",
-                adapter.get_connection_with_tls_context(self._template, verify, proxies=proxies),
-            )
-        except urllib3.exceptions.LocationValueError as err:
-            raise requests.exceptions.InvalidURL(err) from err
-        adapter.cert_verify(pool, url, verify, None)
-        target = adapter.request_url(self._template, proxies)[:-1] + tail
-        try:
-            raw = pool.urlopen(
-                method,
-                target,
-                body=body,
-                headers=merged,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
-                retries=False,
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            )
-        except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise _as_requests_error(err) from err
+        raw = self._urlopen(method, url, tail, body, merged, timeout, verify)
         response = requests.Response()
         response.status_code = raw.status
         response.headers = CaseInsensitiveDict(raw.headers)
@@ -153,29 +137,43 @@ class Wire:
             response = dispatch_hook("response", session.hooks, response)
         return response
 
-    def _send_customised(
+    def _urlopen(
         self,
         method: str,
         url: str,
+        tail: str,
         body: bytes | None,
-        content_type: str | None,
-        headers: Mapping[str, str] | None,
+        headers: CaseInsensitiveDict[Any],
         timeout: float,
         verify: bool | str,
-    ) -> requests.Response:
-        extra = dict(headers or {})
-        if content_type is not None:
-            extra["Content-Type"] = content_type
-        return self.session.request(
-            method,
-            url,
-            data=body,
-            headers=extra,
-            allow_redirects=False,
-            stream=True,
-            timeout=timeout,
-            verify=verify,
-        )
+    ) -> urllib3.BaseHTTPResponse:
+        """What ``HTTPAdapter.send`` does with a prepared request, but its response building."""
+        adapter, proxies = self._adapter, self.session.proxies
+        try:
+            pool = cast(
+                "urllib3.HTTPConnectionPool",
+                adapter.get_connection_with_tls_context(self._template, verify, proxies=proxies),
+            )
+        except urllib3.exceptions.LocationValueError as err:
+            raise requests.exceptions.InvalidURL(err) from err
+        adapter.cert_verify(pool, url, verify, None)
+        # The origin form, or the absolute URL through a plain-HTTP proxy, as the adapter decides.
+        target = adapter.request_url(self._template, proxies)[:-1] + tail
+        try:
+            return pool.urlopen(
+                method,
+                target,
+                body=body,
+                headers=headers,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                retries=False,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise _as_requests_error(err) from err
 
     def _prepared(
         self, method: str, url: str, headers: CaseInsensitiveDict[Any], body: bytes | None
