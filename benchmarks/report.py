@@ -12,7 +12,7 @@ COMMANDS = {"quick": "make bench", "full": "make bench-full"}
 REPRODUCE = """\
 ```sh
 make bench        # quick, a few minutes (this run's time is under Machine): docs/benchmarks.md
-make bench-full   # the issues' sizes (20k, 50k, 200k records), about 45 minutes: docs/benchmarks-full.md
+make bench-full   # the issues' sizes (20k, 50k, 200k records), 45-65 minutes: docs/benchmarks-full.md
 ```
 
 Charts go to `docs/images/<page>_*.png`.

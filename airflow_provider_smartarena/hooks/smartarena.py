@@ -275,6 +275,10 @@ class SmartArenaHook(BaseHook, GenericCalls):
     def get_conn(self) -> requests.Session:
         """Return the hook's one pooled, configured session, creating it on first use.
 
+        The hook's own calls go out on this session's connection pools (its adapter decides TLS
+        and proxies, its response hooks run), without ``Session.request``'s per-call work. Mount
+        another adapter, set ``auth`` or cookies on it, and they go through ``Session.request``.
+
         :raises SmartArenaConfigError: the connection is unusable (e.g. ``http://`` to a remote host).
         """
         return self._transport.get_conn()
